@@ -1,0 +1,150 @@
+"""Image-folder sources: every readable image under a folder, decoded and resized in tf.data."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import tensorflow as tf
+
+from keras_styletransfer.data.pipeline import check_batch_size, finish_pipeline, scale_to_unit_range
+from keras_styletransfer.errors import DataSourceError, InputError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+_CHANNELS_OF_MODE = {"1": 1, "L": 1, "P": 3, "RGB": 3, "RGBA": 4, "LA": 2, "I;16": 1, "I": 1}
+
+
+def list_image_files(folder):
+    """Every file under `folder` (recursively) whose extension is an image's, sorted.
+
+    Raises `DataSourceError` when the folder is missing or holds no image files.
+    """
+    if not os.path.isdir(folder):
+        raise DataSourceError(
+            f"data folder {folder!r} does not exist or is not a folder; pass a folder of images "
+            "(PNG, JPEG, BMP, GIF)."
+        )
+    files = []
+    for root, _, names in os.walk(folder):
+        files.extend(
+            os.path.join(root, name) for name in names if name.lower().endswith(IMAGE_EXTENSIONS)
+        )
+    if not files:
+        raise DataSourceError(
+            f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found under {folder!r}."
+        )
+    return sorted(files)
+
+
+def scan_images(files):
+    """Open each file's header with Pillow; return (readable files, their channel counts, skipped).
+
+    Corrupt, truncated or non-image files are skipped with a warning that counts them, so one
+    bad file never stops a run and never becomes a silently wrong image.
+    """
+    from PIL import Image
+
+    readable, channels, skipped = [], [], []
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+            with Image.open(path) as image:
+                image.load()  # verify() misses truncated pixel data; load() does not
+                mode = image.mode
+        except Exception as error:
+            skipped.append((path, f"{type(error).__name__}: {error}"))
+            continue
+        readable.append(path)
+        channels.append(_CHANNELS_OF_MODE.get(mode, 3))
+    if skipped:
+        logger.warning(
+            "skipped %d unreadable file(s) of %d, e.g. %s (%s)",
+            len(skipped),
+            len(files),
+            skipped[0][0],
+            skipped[0][1],
+        )
+    return readable, channels, skipped
+
+
+def from_image_folder(
+    folder,
+    image_shape,
+    batch_size,
+    shuffle=True,
+    seed=None,
+    repeat=False,
+    drop_remainder=True,
+    convert_channels=False,
+):
+    """Build a `tf.data.Dataset` of image batches in [-1, 1] from a folder of image files.
+
+    Images are resized to the model's (H, W) with area interpolation. Unreadable files are
+    skipped with a counted warning. A channel count that differs from the model's is an error
+    unless `convert_channels=True` (then grayscale becomes RGB by repetition, RGB becomes gray by
+    luminance, and alpha is dropped).
+
+    Args:
+        folder: str. Folder searched recursively for PNG / JPEG / BMP / GIF files.
+        image_shape: tuple (H, W, C). What the model takes.
+        batch_size: int.
+        shuffle: bool. Defaults to True.
+        seed: int. Defaults to None.
+        repeat: bool. Defaults to False.
+        drop_remainder: bool. Defaults to True.
+        convert_channels: bool. Defaults to False.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches `(batch_size, H, W, C)`.
+    """
+    batch_size = check_batch_size(batch_size)
+    height, width, channels = (int(v) for v in image_shape)
+    files, file_channels, _ = scan_images(list_image_files(folder))
+    if not files:
+        raise DataSourceError(f"none of the image files under {folder!r} could be read.")
+    wrong = sorted({c for c in file_channels if c != channels and not (c == 4 and channels == 3)})
+    if wrong and not convert_channels:
+        raise InputError(
+            f"the model takes {channels}-channel images but {folder!r} holds images with "
+            f"{', '.join(map(str, wrong))} channel(s); convert them, choose a preset for such "
+            "images, or pass convert_channels=True (--convert-channels)."
+        )
+    if drop_remainder and len(files) < batch_size:
+        raise InputError(
+            f"only {len(files)} readable images in {folder!r} for a batch size of {batch_size}; "
+            f"use a batch size of at most {len(files)}."
+        )
+
+    def load(path):
+        data = tf.io.read_file(path)
+        image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.uint8)
+        image = _to_channels(image, channels)
+        image = tf.image.resize(image, (height, width), method="area")
+        return scale_to_unit_range(image / 255.0)
+
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return finish_pipeline(dataset, batch_size, False, seed, repeat, 1, drop_remainder)
+
+
+def _to_channels(image, channels):
+    """Convert a decoded uint8 image with 1-4 channels to `channels` channels."""
+    present = tf.shape(image)[-1]
+    image = tf.cond(present >= 3, lambda: image[..., :3], lambda: image[..., :1])
+    image = tf.ensure_shape(image, [None, None, None])
+    if channels == 3:
+        return tf.cond(
+            tf.shape(image)[-1] == 1,
+            lambda: tf.image.grayscale_to_rgb(image),
+            lambda: image,
+        )
+    return tf.cond(
+        tf.shape(image)[-1] == 3,
+        lambda: tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8),
+        lambda: image,
+    )

@@ -1,0 +1,362 @@
+"""Adversarial losses and penalties as pure, paired functions.
+
+Every adversarial loss takes discriminator *logits* (never probabilities) and returns a
+per-example vector of shape `(batch,)`: any spatial axes (a PatchGAN map) are averaged per
+example. The caller reduces over the *global* batch (see `reduce_over_global_batch`) so that one
+replica and N replicas make the same update.
+
+Paper symbols: D(x) is `real_logits`, D(G(z)) is `fake_logits`, sigma is the logistic sigmoid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import tensorflow as tf
+
+
+def _per_example_mean(values):
+    """Average every axis but the first, giving one value per example."""
+    values = tf.convert_to_tensor(values)
+    if values.shape.rank is not None and values.shape.rank <= 1:
+        return tf.reshape(values, [-1])
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+def reduce_over_global_batch(per_example_loss, global_batch_size=None):
+    """Reduce a per-example loss to a scalar over the global batch.
+
+    Inside a `tf.distribute` replica context the sum of the local values is divided by the global
+    batch size, so gradients summed across replicas equal the single-device gradient of the mean.
+    Outside one it is the plain mean.
+
+    Args:
+        per_example_loss: tensor of shape `(batch,)`.
+        global_batch_size: int or scalar tensor. The batch size over all replicas. Defaults to
+            the local batch size times the number of replicas.
+
+    Returns:
+        A scalar tensor.
+    """
+    return tf.nn.compute_average_loss(per_example_loss, global_batch_size=global_batch_size)
+
+
+# --- non-saturating (default) -----------------------------------------------------------------
+
+
+def non_saturating_generator_loss(fake_logits):
+    """Non-saturating generator loss, -log sigma(D(G(z))) (Goodfellow et al., 2014, sec. 3).
+
+    Computed as `softplus(-fake_logits)`, which is exact and stable for large logits.
+
+    Args:
+        fake_logits: tensor `(batch, ...)`. D's logits on generated images.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _per_example_mean(tf.nn.softplus(-tf.convert_to_tensor(fake_logits)))
+
+
+def non_saturating_discriminator_loss(real_logits, fake_logits):
+    """Discriminator cross-entropy, -log sigma(D(x)) - log(1 - sigma(D(G(z)))).
+
+    Both halves are included (document 000 logged only the real half).
+
+    Args:
+        real_logits: tensor `(batch, ...)`. D's logits on real images.
+        fake_logits: tensor `(batch, ...)`. D's logits on generated images.
+
+    Returns:
+        Per-example loss `(batch,)`: real half plus fake half.
+    """
+    return _cross_entropy_real_half(real_logits) + _cross_entropy_fake_half(fake_logits)
+
+
+# --- minimax (the original saturating objective) ----------------------------------------------
+
+
+def minimax_generator_loss(fake_logits):
+    """Saturating minimax generator loss, log(1 - sigma(D(G(z)))) (Goodfellow et al., 2014, eq. 1).
+
+    Its gradient vanishes when D confidently rejects the fakes; kept for completeness and for the
+    documents' formula (document 000 wrote it with the wrong sign).
+
+    Args:
+        fake_logits: tensor `(batch, ...)`.
+
+    Returns:
+        Per-example loss `(batch,)`, equal to `-softplus(fake_logits)`.
+    """
+    return _per_example_mean(-tf.nn.softplus(tf.convert_to_tensor(fake_logits)))
+
+
+minimax_discriminator_loss = non_saturating_discriminator_loss
+
+
+# --- least squares ----------------------------------------------------------------------------
+
+
+def least_squares_generator_loss(fake_logits):
+    """LSGAN generator loss, 1/2 (D(G(z)) - 1)^2 (Mao et al., 2017, eq. 9 with c = 1).
+
+    Args:
+        fake_logits: tensor `(batch, ...)`. D's raw (linear) outputs on generated images.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _per_example_mean(0.5 * tf.square(tf.convert_to_tensor(fake_logits) - 1.0))
+
+
+def least_squares_discriminator_loss(real_logits, fake_logits):
+    """LSGAN discriminator loss, 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2 (Mao et al., 2017, a=0, b=1).
+
+    Args:
+        real_logits: tensor `(batch, ...)`.
+        fake_logits: tensor `(batch, ...)`.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _least_squares_real_half(real_logits) + _least_squares_fake_half(fake_logits)
+
+
+# --- Wasserstein ------------------------------------------------------------------------------
+
+
+def wasserstein_generator_loss(fake_logits):
+    """WGAN generator loss, -D(G(z)) (Arjovsky et al., 2017).
+
+    Args:
+        fake_logits: tensor `(batch, ...)`. The critic's scores on generated images.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _per_example_mean(-tf.convert_to_tensor(fake_logits))
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """WGAN critic loss, D(G(z)) - D(x): document 003's V with the sign that the critic minimises.
+
+    Use with `gradient_penalty` (WGAN-GP, Gulrajani et al., 2017); without a Lipschitz constraint
+    the critic's scores grow without bound.
+
+    Args:
+        real_logits: tensor `(batch, ...)`.
+        fake_logits: tensor `(batch, ...)`.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _wasserstein_real_half(real_logits) + _wasserstein_fake_half(fake_logits)
+
+
+# --- hinge ------------------------------------------------------------------------------------
+
+
+def hinge_generator_loss(fake_logits):
+    """Hinge generator loss, -D(G(z)) (Lim & Ye, 2017; Miyato et al., 2018).
+
+    Args:
+        fake_logits: tensor `(batch, ...)`.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _per_example_mean(-tf.convert_to_tensor(fake_logits))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge discriminator loss, max(0, 1 - D(x)) + max(0, 1 + D(G(z))).
+
+    Args:
+        real_logits: tensor `(batch, ...)`.
+        fake_logits: tensor `(batch, ...)`.
+
+    Returns:
+        Per-example loss `(batch,)`.
+    """
+    return _hinge_real_half(real_logits) + _hinge_fake_half(fake_logits)
+
+
+# --- penalties --------------------------------------------------------------------------------
+
+
+def safe_l2_norm(values, epsilon=1e-12):
+    """Per-example L2 norm sqrt(sum(v^2) + epsilon) over all non-batch axes.
+
+    The epsilon keeps the gradient of the norm finite where `values` is exactly zero
+    (d sqrt(u) / du is infinite at 0, which gave NaN in the keras-io WGAN-GP example).
+
+    Args:
+        values: tensor `(batch, ...)`.
+        epsilon: float. Added under the square root. Defaults to 1e-12.
+
+    Returns:
+        Tensor `(batch,)`.
+    """
+    values = tf.convert_to_tensor(values)
+    flat = tf.reshape(values, [tf.shape(values)[0], -1])
+    return tf.sqrt(tf.reduce_sum(tf.square(flat), axis=1) + epsilon)
+
+
+def gradient_penalty(discriminator, real_images, fake_images, interpolation_weights):
+    """WGAN-GP penalty (||grad D(x_hat)||_2 - 1)^2 at x_hat = w x + (1 - w) G(z).
+
+    Args:
+        discriminator: callable. Maps images to logits.
+        real_images: tensor `(batch, H, W, C)` or `(batch, features)`.
+        fake_images: tensor of the same shape.
+        interpolation_weights: tensor `(batch,)`. One weight per example, drawn from
+            Uniform(0, 1) by the caller (the keras-io example wrongly drew them from a normal).
+
+    Returns:
+        Per-example penalty `(batch,)`.
+
+    References:
+        Gulrajani et al., "Improved Training of Wasserstein GANs", 2017, Algorithm 1.
+    """
+    real_images = tf.convert_to_tensor(real_images)
+    fake_images = tf.cast(fake_images, real_images.dtype)
+    rank = real_images.shape.rank
+    weights = tf.reshape(tf.cast(interpolation_weights, real_images.dtype), [-1] + [1] * (rank - 1))
+    interpolated = weights * real_images + (1.0 - weights) * fake_images
+    with tf.GradientTape() as tape:
+        tape.watch(interpolated)
+        logits = discriminator(interpolated, training=True)
+        # The sum makes each example's gradient its own (examples do not interact in D).
+        total = tf.reduce_sum(tf.cast(logits, tf.float32))
+    gradients = tape.gradient(total, interpolated)
+    return tf.square(safe_l2_norm(gradients) - 1.0)
+
+
+def r1_penalty(discriminator, real_images):
+    """R1 penalty 1/2 ||grad D(x)||^2 on real images (Mescheder et al., 2018, eq. 9).
+
+    Multiply by the weight gamma in the caller.
+
+    Args:
+        discriminator: callable. Maps images to logits.
+        real_images: tensor `(batch, ...)`.
+
+    Returns:
+        Per-example penalty `(batch,)`.
+    """
+    real_images = tf.convert_to_tensor(real_images)
+    with tf.GradientTape() as tape:
+        tape.watch(real_images)
+        total = tf.reduce_sum(tf.cast(discriminator(real_images, training=True), tf.float32))
+    gradients = tape.gradient(total, real_images)
+    flat = tf.reshape(gradients, [tf.shape(gradients)[0], -1])
+    return 0.5 * tf.reduce_sum(tf.square(flat), axis=1)
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+
+class AdversarialLoss(NamedTuple):
+    """A named adversarial objective: the generator's loss and the two halves of D's loss.
+
+    `discriminator(real, fake) == real_half(real) + fake_half(fake)`; the halves let the GAN
+    report each one (document 000 logged only the real half and called it D's loss).
+    `decision_threshold` is the logit above which D calls an image real (for its accuracy):
+    least squares targets 0 and 1, so 0.5; the others are centred on 0.
+    """
+
+    generator: Callable
+    discriminator: Callable
+    real_half: Callable
+    fake_half: Callable
+    decision_threshold: float
+
+
+def _cross_entropy_real_half(real_logits):
+    return _per_example_mean(tf.nn.softplus(-tf.convert_to_tensor(real_logits)))
+
+
+def _cross_entropy_fake_half(fake_logits):
+    return _per_example_mean(tf.nn.softplus(tf.convert_to_tensor(fake_logits)))
+
+
+def _least_squares_real_half(real_logits):
+    return _per_example_mean(0.5 * tf.square(tf.convert_to_tensor(real_logits) - 1.0))
+
+
+def _least_squares_fake_half(fake_logits):
+    return _per_example_mean(0.5 * tf.square(tf.convert_to_tensor(fake_logits)))
+
+
+def _wasserstein_real_half(real_logits):
+    return -_per_example_mean(tf.convert_to_tensor(real_logits))
+
+
+def _wasserstein_fake_half(fake_logits):
+    return _per_example_mean(tf.convert_to_tensor(fake_logits))
+
+
+def _hinge_real_half(real_logits):
+    return _per_example_mean(tf.nn.relu(1.0 - tf.convert_to_tensor(real_logits)))
+
+
+def _hinge_fake_half(fake_logits):
+    return _per_example_mean(tf.nn.relu(1.0 + tf.convert_to_tensor(fake_logits)))
+
+
+ADVERSARIAL_LOSSES = {
+    "non_saturating": AdversarialLoss(
+        non_saturating_generator_loss,
+        non_saturating_discriminator_loss,
+        _cross_entropy_real_half,
+        _cross_entropy_fake_half,
+        0.0,
+    ),
+    "minimax": AdversarialLoss(
+        minimax_generator_loss,
+        minimax_discriminator_loss,
+        _cross_entropy_real_half,
+        _cross_entropy_fake_half,
+        0.0,
+    ),
+    "least_squares": AdversarialLoss(
+        least_squares_generator_loss,
+        least_squares_discriminator_loss,
+        _least_squares_real_half,
+        _least_squares_fake_half,
+        0.5,
+    ),
+    "wasserstein": AdversarialLoss(
+        wasserstein_generator_loss,
+        wasserstein_discriminator_loss,
+        _wasserstein_real_half,
+        _wasserstein_fake_half,
+        0.0,
+    ),
+    "hinge": AdversarialLoss(
+        hinge_generator_loss,
+        hinge_discriminator_loss,
+        _hinge_real_half,
+        _hinge_fake_half,
+        0.0,
+    ),
+}
+
+
+def get_adversarial_loss(name):
+    """Return the `AdversarialLoss` registered under `name`.
+
+    Args:
+        name: str. One of `ADVERSARIAL_LOSSES`: "non_saturating", "minimax", "least_squares",
+            "wasserstein", "hinge".
+
+    Returns:
+        An `AdversarialLoss`.
+    """
+    if name not in ADVERSARIAL_LOSSES:
+        raise ValueError(
+            f"Unknown adversarial loss {name!r}. Choose one of: "
+            f"{', '.join(sorted(ADVERSARIAL_LOSSES))}."
+        )
+    return ADVERSARIAL_LOSSES[name]

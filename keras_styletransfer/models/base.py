@@ -1,0 +1,50 @@
+"""The base of every generator and discriminator: a Keras subclass built on a functional graph.
+
+A subclass builds its graph in `__init__`, calls `super().__init__(inputs=..., outputs=...)`, then
+records its constructor arguments with `_remember_config`. The result is a "subclassed model" that
+users recognise, whose layer outputs stay reachable (`model.get_layer(name).output`), and whose
+`get_config()` returns exactly the constructor arguments.
+"""
+
+from __future__ import annotations
+
+import keras
+
+
+def as_tuple(values, name):
+    """Turn a sequence of ints (JSON gives lists back) into a tuple, or explain what is wrong."""
+    if isinstance(values, int):
+        values = (values,)
+    try:
+        result = tuple(int(v) for v in values)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"`{name}` must be a sequence of ints; received {values!r}.") from error
+    if any(v <= 0 for v in result):
+        raise ValueError(f"Every entry of `{name}` must be positive; received {values!r}.")
+    return result
+
+
+def check_positive_int(value, name):
+    """Return `value` as an int if it is a positive integer, else raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
+    return value
+
+
+class GraphModel(keras.Model):
+    """A `keras.Model` subclass whose graph is functional; see the module docstring."""
+
+    def _remember_config(self, **arguments):
+        # Stored as a plain dict copy so that Keras' attribute tracking never sees the values.
+        object.__setattr__(self, "_constructor_arguments", dict(arguments))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            **self._constructor_arguments,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

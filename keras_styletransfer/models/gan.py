@@ -1,0 +1,380 @@
+"""A noise-to-image GAN that trains through `model.fit`.
+
+Paper symbols to code names: G is `generator`, D is `discriminator`, z is `noise`, x is
+`real_images`, G(z) is `fake_images`, D(x) and D(G(z)) are `real_logits` and `fake_logits`,
+lambda_GP is `gradient_penalty_weight`, gamma (R1) is `r1_weight`.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_styletransfer import losses as gan_losses
+
+_PACKAGE = "keras_styletransfer"
+
+
+def default_optimizer():
+    """Adam(2e-4, beta_1=0.5), the DCGAN setting that documents 002 and 003 also use."""
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def static_image_shape(model, which):
+    """The (H, W, C) a functional model takes (`which="input"`) or makes (`which="output"`).
+
+    Returns None when the model has no static graph to read it from.
+    """
+    tensors = getattr(model, "inputs" if which == "input" else "outputs", None)
+    try:
+        return tuple(tensors[0].shape[1:])
+    except (TypeError, IndexError, AttributeError):
+        return None
+
+
+def is_seed_state(variable):
+    """Whether a variable is a random-seed state (dropout's), not a learned weight or statistic."""
+    return "seed_generator_state" in variable.path
+
+
+def build_optimizer(optimizer, variables):
+    """Create an optimizer's slot variables now (lazy creation breaks under MirroredStrategy)."""
+    if not optimizer.built:
+        optimizer.build(variables)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class GAN(keras.Model):
+    """A generator G(z) and a discriminator D(x) trained adversarially by `fit`.
+
+    Fixes the source documents' training loops: D is never updated during the generator step (its
+    weights and statistics are bit-identical after it), the images fed to D are G's output (not
+    D(G(z))), both halves of D's loss are logged, every step draws fresh noise from a
+    checkpointed `keras.random.SeedGenerator`, and sampling or evaluation never changes a weight.
+
+    Args:
+        generator: keras.Model. Maps noise `(batch, latent_dim)` to images in [-1, 1].
+        discriminator: keras.Model. Maps images to logits (any shape per example, e.g. a patch map).
+        loss: str. Adversarial objective, a name from `keras_styletransfer.losses`:
+            "non_saturating", "minimax", "least_squares", "wasserstein" or "hinge".
+            Defaults to "non_saturating".
+        n_critic: int. Discriminator updates per generator update. Defaults to 1.
+        gradient_penalty_weight: float. WGAN-GP weight lambda. Defaults to 10 for "wasserstein"
+            and 0 otherwise.
+        r1_weight: float. R1 penalty weight gamma on real images. Defaults to 0.
+        latent_dim: int. Size of z. Defaults to the generator's input size.
+        seed: int. Seed of the noise stream. Defaults to None (random).
+        name: str. Defaults to "gan".
+
+    Example:
+        >>> gan = GAN(MNISTGenerator(), MNISTDiscriminator())
+        >>> gan.compile()
+        >>> gan.fit(dataset_of_images_in_minus1_1, epochs=5)
+
+    References:
+        Goodfellow et al., "Generative Adversarial Nets", 2014; Radford et al., "DCGAN", 2016.
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        loss="non_saturating",
+        n_critic=1,
+        gradient_penalty_weight=None,
+        r1_weight=0.0,
+        latent_dim=None,
+        seed=None,
+        name="gan",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
+            raise TypeError(
+                "`generator` and `discriminator` must be keras.Model instances; received "
+                f"{type(generator).__name__} and {type(discriminator).__name__}."
+            )
+        self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
+        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+            raise ValueError(f"`n_critic` must be an integer >= 1; received {n_critic!r}.")
+        if gradient_penalty_weight is None:
+            gradient_penalty_weight = 10.0 if loss == "wasserstein" else 0.0
+        if gradient_penalty_weight < 0 or r1_weight < 0:
+            raise ValueError(
+                "Penalty weights must be >= 0; received "
+                f"gradient_penalty_weight={gradient_penalty_weight}, r1_weight={r1_weight}."
+            )
+        produced = static_image_shape(generator, "output")
+        expected = static_image_shape(discriminator, "input")
+        if produced is not None and expected is not None and produced != expected:
+            raise ValueError(
+                f"The generator makes images of shape {produced} but the discriminator expects "
+                f"{expected} (document 002's 56x56 vs 28x28 bug). Build both for the same "
+                "image shape."
+            )
+        if latent_dim is None:
+            input_shape = static_image_shape(generator, "input")
+            if not input_shape or len(input_shape) != 1:
+                raise ValueError(
+                    "Cannot read the noise size from the generator's inputs; pass `latent_dim`."
+                )
+            latent_dim = int(input_shape[0])
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss_name = loss
+        self.n_critic = n_critic
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.r1_weight = float(r1_weight)
+        self.latent_dim = int(latent_dim)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        names = [
+            "g_loss",
+            "d_loss",
+            "d_real_loss",
+            "d_fake_loss",
+            "d_real_accuracy",
+            "d_fake_accuracy",
+            "real_logits_mean",
+            "fake_logits_mean",
+        ]
+        if self.gradient_penalty_weight:
+            names.append("gradient_penalty")
+        if self.r1_weight:
+            names.append("r1_penalty")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.generator_optimizer = None
+        self.discriminator_optimizer = None
+        self.built = True
+
+    # --- compile / config ----------------------------------------------------------------
+
+    def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
+        """Configure training.
+
+        Args:
+            generator_optimizer: keras.optimizers.Optimizer or its config name. Defaults to
+                Adam(2e-4, beta_1=0.5).
+            discriminator_optimizer: keras.optimizers.Optimizer or name. Defaults to the same.
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
+                `optimizer`, `loss` and `metrics` are not accepted: a GAN has two optimizers and
+                computes its own losses.
+        """
+        for key in ("optimizer", "loss", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"GAN.compile() takes `generator_optimizer` and `discriminator_optimizer`, not "
+                    f"`{key}`; the adversarial loss is chosen with GAN(loss=...)."
+                )
+            kwargs.pop(key, None)
+        super().compile(optimizer=None, **kwargs)
+        self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_optimizer())
+        self.discriminator_optimizer = keras.optimizers.get(
+            discriminator_optimizer or default_optimizer()
+        )
+        if self.generator_optimizer is self.discriminator_optimizer:
+            raise ValueError(
+                "Pass two different optimizer objects: one optimizer cannot hold the state of "
+                "both networks."
+            )
+        build_optimizer(self.generator_optimizer, self.generator.trainable_variables)
+        build_optimizer(self.discriminator_optimizer, self.discriminator.trainable_variables)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "loss": self.loss_name,
+            "n_critic": self.n_critic,
+            "gradient_penalty_weight": self.gradient_penalty_weight,
+            "r1_weight": self.r1_weight,
+            "latent_dim": self.latent_dim,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+    def get_compile_config(self):
+        if self.generator_optimizer is None:
+            return None
+        return {
+            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
+            "discriminator_optimizer": keras.saving.serialize_keras_object(
+                self.discriminator_optimizer
+            ),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            generator_optimizer=keras.saving.deserialize_keras_object(
+                config["generator_optimizer"]
+            ),
+            discriminator_optimizer=keras.saving.deserialize_keras_object(
+                config["discriminator_optimizer"]
+            ),
+        )
+
+    # Random-number states are training state: the GAN's noise stream and every dropout layer's
+    # seed. Keras' saving skips them, so a reloaded or resumed run would draw other noise and
+    # other dropout masks; they are stored here, in a fixed order, with the GAN's own variables.
+    _SEED_STATE_PREFIX = "seed_state_"
+
+    def _seed_states(self):
+        states = [self.seed_generator.state]
+        states += [v for v in self.generator.variables if is_seed_state(v)]
+        states += [v for v in self.discriminator.variables if is_seed_state(v)]
+        return states
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        for index, state in enumerate(self._seed_states()):
+            store[f"{self._SEED_STATE_PREFIX}{index}"] = state.numpy()
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        for index, state in enumerate(self._seed_states()):
+            key = f"{self._SEED_STATE_PREFIX}{index}"
+            if key in keys:
+                state.assign(store[key])
+        super().load_own_variables(
+            {k: store[k] for k in keys if not k.startswith(self._SEED_STATE_PREFIX)}
+        )
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # --- generation ------------------------------------------------------------------------
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    def sample_noise(self, batch_size):
+        """Draw `batch_size` noise vectors from the GAN's own seeded stream."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    # --- losses ------------------------------------------------------------------------------
+
+    def discriminator_losses(self, real_images, fake_images, training):
+        """D's loss terms on one real and one fake batch.
+
+        Returns:
+            A dict of per-example tensors: `d_loss` (what D minimises), `d_real_loss`,
+            `d_fake_loss`, the penalties when enabled, and the logits `real_logits`,
+            `fake_logits` (per-example means of D's output).
+        """
+        real_logits = tf.cast(self.discriminator(real_images, training=training), tf.float32)
+        fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
+        terms = {
+            "d_real_loss": self.adversarial_loss.real_half(real_logits),
+            "d_fake_loss": self.adversarial_loss.fake_half(fake_logits),
+            "real_logits": gan_losses._per_example_mean(real_logits),
+            "fake_logits": gan_losses._per_example_mean(fake_logits),
+        }
+        total = terms["d_real_loss"] + terms["d_fake_loss"]
+        batch_size = tf.shape(real_images)[0]
+        if self.gradient_penalty_weight:
+            weights = keras.random.uniform((batch_size,), seed=self.seed_generator)
+            terms["gradient_penalty"] = gan_losses.gradient_penalty(
+                self.discriminator,
+                real_images,
+                fake_images,
+                weights,
+            )
+            total = total + self.gradient_penalty_weight * terms["gradient_penalty"]
+        if self.r1_weight:
+            terms["r1_penalty"] = gan_losses.r1_penalty(self.discriminator, real_images)
+            total = total + self.r1_weight * terms["r1_penalty"]
+        terms["d_loss"] = total
+        return terms
+
+    def compute_losses(self, real_images, noise, training=False):
+        """Every loss term for one batch, shared by `train_step` (for reporting) and `test_step`.
+
+        Args:
+            real_images: tensor `(batch, H, W, C)` in [-1, 1].
+            noise: tensor `(batch, latent_dim)`.
+            training: bool. Whether G and D run in training mode.
+
+        Returns:
+            A dict of per-example tensors (see `discriminator_losses`) plus `g_loss`.
+        """
+        fake_images = self.generator(noise, training=training)
+        terms = self.discriminator_losses(real_images, fake_images, training)
+        fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
+        terms["g_loss"] = self.adversarial_loss.generator(fake_logits)
+        return terms
+
+    def _update_trackers(self, terms):
+        threshold = self.adversarial_loss.decision_threshold
+        terms = dict(terms)
+        terms["d_real_accuracy"] = tf.cast(terms["real_logits"] > threshold, tf.float32)
+        terms["d_fake_accuracy"] = tf.cast(terms["fake_logits"] <= threshold, tf.float32)
+        terms["real_logits_mean"] = terms["real_logits"]
+        terms["fake_logits_mean"] = terms["fake_logits"]
+        # Each replica adds its local sums and counts; Mean's sync-on-read variables add them
+        # over replicas, so the reported value is the global mean, not one replica's.
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def discriminator_step(self, real_images):
+        """One update of D alone on fresh noise; returns D's per-example terms before it."""
+        noise = self.sample_noise(tf.shape(real_images)[0])
+        d_variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(noise, training=True)
+            terms = self.discriminator_losses(real_images, fake_images, training=True)
+            d_loss = gan_losses.reduce_over_global_batch(terms["d_loss"])
+        gradients = tape.gradient(d_loss, d_variables)
+        self.discriminator_optimizer.apply_gradients(zip(gradients, d_variables, strict=False))
+        return terms
+
+    def generator_step(self, batch_size):
+        """One update of G alone on fresh noise; D is left bit-identical. Returns G's loss."""
+        d_state = [v for v in self.discriminator.non_trainable_variables if not is_seed_state(v)]
+        saved_state = [tf.identity(v) for v in d_state]
+        noise = self.sample_noise(batch_size)
+        g_variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(noise, training=True)
+            fake_logits = tf.cast(self.discriminator(fake_images, training=True), tf.float32)
+            g_per_example = self.adversarial_loss.generator(fake_logits)
+            g_loss = gan_losses.reduce_over_global_batch(g_per_example)
+        gradients = tape.gradient(g_loss, g_variables)
+        self.generator_optimizer.apply_gradients(zip(gradients, g_variables, strict=False))
+        # D runs in training mode (dropout, batch statistics) as in its own step, but its
+        # moving statistics must not learn from this step: put them back.
+        for variable, value in zip(d_state, saved_state, strict=True):
+            variable.assign(value)
+        return g_per_example
+
+    def train_step(self, data):
+        # 1. Unpack the real images (labels, if any, are ignored by an unconditional GAN).
+        # 2. n_critic times: draw fresh noise, make G(z) in training mode, update D alone on
+        #    D's loss (both halves + penalties), reduced over the global batch.
+        # 3. Draw fresh noise again; update G alone on its adversarial loss; D's weights and
+        #    statistics are bit-identical afterwards.
+        # 4. Report every term (D's from the last critic step), averaged over the global batch.
+        if self.generator_optimizer is None:
+            raise RuntimeError("Call GAN.compile() before fit().")
+        real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real_images = tf.convert_to_tensor(real_images)
+        for _ in range(self.n_critic):
+            terms = self.discriminator_step(real_images)
+        terms["g_loss"] = self.generator_step(tf.shape(real_images)[0])
+        return self._update_trackers(terms)
+
+    def test_step(self, data):
+        real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real_images = tf.convert_to_tensor(real_images)
+        noise = self.sample_noise(tf.shape(real_images)[0])
+        return self._update_trackers(self.compute_losses(real_images, noise, training=False))

@@ -1,0 +1,97 @@
+"""Named configurations: the documents' models with their own widths and optimizer settings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from keras_styletransfer.models import discriminators, generators
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named model family with its training defaults.
+
+    Args:
+        name: str.
+        description: str. One line for `keras-styletransfer presets`.
+        generator: str. Class name in `generators`.
+        discriminator: str. Class name in `discriminators`.
+        generator_kwargs / discriminator_kwargs: dict. Constructor arguments.
+        image_shape: tuple (H, W, C). What G makes and D takes.
+        offline_data: str. "digits" or "photos64": the embedded data set.
+        loss: str. Adversarial loss name.
+        learning_rate / beta_1: Adam settings for both networks.
+        batch_size: int. Default batch size.
+        steps_per_epoch: int. Default steps per epoch (0: one pass over the data).
+    """
+
+    name: str
+    description: str
+    generator: str
+    discriminator: str
+    image_shape: tuple
+    offline_data: str
+    generator_kwargs: dict = dataclasses.field(default_factory=dict)
+    discriminator_kwargs: dict = dataclasses.field(default_factory=dict)
+    loss: str = "non_saturating"
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    batch_size: int = 64
+    steps_per_epoch: int = 0
+
+    def build_models(self):
+        """Return a new `(generator, discriminator)` pair."""
+        generator = getattr(generators, self.generator)(**self.generator_kwargs)
+        discriminator = getattr(discriminators, self.discriminator)(**self.discriminator_kwargs)
+        return generator, discriminator
+
+
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="doc000_mlp",
+            description="document 000: MLP GAN 100->256->512->1024->784, digits 28x28",
+            generator="MLPGenerator",
+            discriminator="MLPDiscriminator",
+            image_shape=(28, 28, 1),
+            offline_data="digits",
+            # Document 000 names no optimizer; the DCGAN setting is the field's default.
+            learning_rate=2e-4,
+            beta_1=0.5,
+            steps_per_epoch=400,
+        ),
+        Preset(
+            name="doc001_dcgan64",
+            description="document 001: DCGAN 64x64x3, offline photo crops",
+            generator="DCGANGenerator",
+            discriminator="DCGANDiscriminator",
+            image_shape=(64, 64, 3),
+            offline_data="photos64",
+            # Document 001: Adam(1e-4) for each network, Keras' default beta_1.
+            learning_rate=1e-4,
+            beta_1=0.9,
+            batch_size=32,
+            steps_per_epoch=100,
+        ),
+        Preset(
+            name="doc002_mnist",
+            description="document 002: MNIST GAN (Dense 128 -> 784 -> transposed conv), 28x28",
+            generator="MNISTGenerator",
+            discriminator="MNISTDiscriminator",
+            image_shape=(28, 28, 1),
+            offline_data="digits",
+            # Document 002: Adam(0.0001, 0.5).
+            learning_rate=1e-4,
+            beta_1=0.5,
+            steps_per_epoch=400,
+        ),
+    )
+}
+
+
+def get_preset(name):
+    """Return the preset called `name`, or raise a ValueError that lists the valid names."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}.")
+    return PRESETS[name]

@@ -1,0 +1,217 @@
+"""`train(config, run_dir)`: data, model, callbacks, `fit`, resume and outputs for one run.
+
+A run directory holds:
+    config.json              the frozen TrainConfig
+    samples/epoch_XXX.png    sample grids from fixed noise
+    logs/                    TensorBoard: losses per epoch, sample images
+    checkpoints/last.keras   the whole GAN after the last finished epoch (optimizers included)
+    backup/                  BackupAndRestore state: a killed run started again resumes here
+    final.keras              the trained GAN, written when training ends
+    quality.json             digit-classifier figures, when measured
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_styletransfer import data as data_sources
+from keras_styletransfer.callbacks import SampleGrid, StopOnNonFiniteLoss
+from keras_styletransfer.config import TrainConfig
+from keras_styletransfer.errors import DataSourceError, InputError
+from keras_styletransfer.models.gan import GAN
+from keras_styletransfer.models.presets import get_preset
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced: its folder, the Keras `History.history` and the files it wrote."""
+
+    run_dir: str
+    history: dict
+    final_model: str
+    samples: list
+    initial_epoch: int
+    quality: dict | None = None
+
+
+def validate_config(config):
+    """Check a config before anything heavy runs; raise `InputError` with what to change."""
+    try:
+        preset = get_preset(config.preset)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    for field in ("epochs", "samples_every"):
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(
+                f"{field.replace('_', ' ')} must be a positive integer; got {value!r}."
+            )
+    for field in ("batch_size", "steps_per_epoch"):
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(
+                f"{field.replace('_', ' ')} must be a positive integer (or 0 for the preset's "
+                f"default); got {value!r}."
+            )
+    source = config.data
+    if source != "offline" and not source.startswith("tfds:"):
+        if not os.path.exists(source):
+            raise DataSourceError(
+                f"data {source!r} not found; pass an existing folder of images, a .npy/.npz "
+                "file, 'tfds:NAME', or 'offline' for the preset's embedded data."
+            )
+        if os.path.isfile(source) and not source.endswith((".npy", ".npz")):
+            raise InputError(
+                f"data file {source!r} is not a .npy or .npz array; pass a folder of images "
+                "instead, or save your images with numpy.save."
+            )
+    return preset
+
+
+def load_arrays(path):
+    """Images from a .npy file, or from the array named 'images' (else the only one) in a .npz."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path!r} as a NumPy file: {error}") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded:
+        names = list(loaded.keys())
+        if "images" in names:
+            return loaded["images"]
+        if len(names) == 1:
+            return loaded[names[0]]
+    raise InputError(
+        f"{path!r} holds arrays {names}; name the images array 'images' "
+        "(np.savez(path, images=...))."
+    )
+
+
+def build_dataset(config, preset, batch_size, repeat):
+    """The training `tf.data.Dataset` for a config: batches in [-1, 1] of the preset's shape."""
+    options = dict(batch_size=batch_size, seed=config.seed, repeat=repeat)
+    image_shape = preset.image_shape
+    source = config.data
+    if source == "offline":
+        if preset.offline_data == "digits":
+            images, _ = data_sources.load_offline_digits("train")
+        else:
+            images = data_sources.load_offline_photo_crops(size=image_shape[0], seed=config.seed)
+        return data_sources.from_arrays(images, image_shape=image_shape, **options)
+    if source.startswith("tfds:"):
+        return data_sources.from_tfds(
+            source[len("tfds:") :],
+            image_shape,
+            data_dir=config.tfds_data_dir or None,
+            **options,
+        )
+    if os.path.isdir(source):
+        return data_sources.from_image_folder(
+            source, image_shape, convert_channels=config.convert_channels, **options
+        )
+    return data_sources.from_arrays(load_arrays(source), image_shape=image_shape, **options)
+
+
+def build_gan(preset, seed):
+    """A compiled GAN for a preset, with the preset's optimizer settings."""
+    keras.utils.set_random_seed(seed)
+    generator, discriminator = preset.build_models()
+    gan = GAN(generator, discriminator, loss=preset.loss, seed=seed)
+
+    def adam():
+        return keras.optimizers.Adam(learning_rate=preset.learning_rate, beta_1=preset.beta_1)
+
+    gan.compile(generator_optimizer=adam(), discriminator_optimizer=adam())
+    return gan
+
+
+def measure_digit_quality(generator, num_samples=1000, seed=1):
+    """Score `num_samples` of G's samples, and real held-out digits as the reference."""
+    from keras_styletransfer.metrics import score_digits, train_digit_classifier
+
+    classifier, test_accuracy = train_digit_classifier()
+    noise = np.random.default_rng(seed).standard_normal(
+        (num_samples, generator.inputs[0].shape[-1])
+    )
+    generated = generator.predict(noise.astype(np.float32), batch_size=256, verbose=0)
+    real, _ = data_sources.load_offline_digits("test")
+    return {
+        "classifier_test_accuracy": test_accuracy,
+        "generated": dataclasses.asdict(score_digits(classifier, generated)),
+        "real_test_digits": dataclasses.asdict(score_digits(classifier, real / 127.5 - 1.0)),
+    }
+
+
+def train(config: TrainConfig, run_dir, verbose=1):
+    """Train the GAN a config describes, writing everything under `run_dir`.
+
+    Started again on the same `run_dir` after an interruption, it resumes from the last finished
+    epoch (weights, both optimizers, the noise stream and the epoch counter).
+
+    Args:
+        config: TrainConfig.
+        run_dir: str. Output folder, created if needed.
+        verbose: int. Keras progress bar mode. Defaults to 1.
+
+    Returns:
+        A `TrainResult`.
+    """
+    preset = validate_config(config)
+    batch_size = config.batch_size or preset.batch_size
+    steps_per_epoch = config.steps_per_epoch or preset.steps_per_epoch or None
+    dataset = build_dataset(config, preset, batch_size, repeat=steps_per_epoch is not None)
+
+    os.makedirs(run_dir, exist_ok=True)
+    config.save(run_dir)
+    gan = build_gan(preset, config.seed)
+    paths = {
+        "samples": os.path.join(run_dir, "samples"),
+        "logs": os.path.join(run_dir, "logs"),
+        "checkpoint": os.path.join(run_dir, "checkpoints", "last.keras"),
+        "backup": os.path.join(run_dir, "backup"),
+        "final": os.path.join(run_dir, "final.keras"),
+    }
+    os.makedirs(os.path.dirname(paths["checkpoint"]), exist_ok=True)
+    backup = keras.callbacks.BackupAndRestore(paths["backup"])
+    sample_grid = SampleGrid(
+        paths["samples"], every=config.samples_every, seed=config.seed, log_dir=paths["logs"]
+    )
+    callbacks = [
+        StopOnNonFiniteLoss(),
+        backup,
+        keras.callbacks.ModelCheckpoint(paths["checkpoint"]),
+        keras.callbacks.TensorBoard(paths["logs"]),
+        sample_grid,
+    ]
+    history = gan.fit(
+        dataset,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    gan.save(paths["final"])
+    quality = None
+    if config.measure_quality:
+        if preset.image_shape != (28, 28, 1):
+            raise InputError(
+                f"quality is measured with a digit classifier; preset {preset.name!r} does not "
+                "make 28x28 digits."
+            )
+        quality = measure_digit_quality(gan.generator, seed=config.seed + 1)
+        with open(os.path.join(run_dir, "quality.json"), "w") as file:
+            json.dump(quality, file, indent=2)
+    return TrainResult(
+        run_dir=run_dir,
+        history=history.history,
+        final_model=paths["final"],
+        samples=sample_grid.written,
+        initial_epoch=getattr(gan, "_initial_epoch", 0) or 0,
+        quality=quality,
+    )
