@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from keras_styletransfer.config import TrainConfig
+from keras_styletransfer.config import TrainConfig, validate_config
 from keras_styletransfer.errors import InputError
 
 PROG = "keras-styletransfer"
@@ -78,8 +78,6 @@ def build_parser():
 
 
 def _train(args, preset_name=None, measure_quality=None):
-    from keras_styletransfer.training import validate_config
-
     config = TrainConfig(
         preset=preset_name or args.preset,
         epochs=args.epochs,
@@ -131,7 +129,6 @@ def _sample(args):
     import keras
     import numpy as np
 
-    import keras_styletransfer.models  # noqa: F401 - registers the classes for loading
     from keras_styletransfer.images import save_image_grid
     from keras_styletransfer.models.gan import GAN
 

@@ -1,11 +1,16 @@
-"""Frozen descriptions of a run. No TensorFlow import here: the CLI builds, prints and saves one,
-then hands it to `training.train`."""
+"""Frozen descriptions of a run and their validation. No TensorFlow import here: the CLI builds,
+checks, prints and saves one at once, then hands it to `training.train`."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+
+import numpy as np
+
+from keras_styletransfer.errors import DataSourceError, InputError
+from keras_styletransfer.models.presets import get_preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,3 +59,67 @@ class TrainConfig:
     def load(cls, path):
         with open(path) as file:
             return cls(**json.load(file))
+
+
+def validate_config(config):
+    """Check a config before anything heavy runs; raise `InputError` with what to change."""
+    try:
+        preset = get_preset(config.preset)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    for field in ("epochs", "samples_every"):
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(
+                f"{field.replace('_', ' ')} must be a positive integer; got {value!r}."
+            )
+    for field in ("batch_size", "steps_per_epoch"):
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(
+                f"{field.replace('_', ' ')} must be a positive integer (or 0 for the preset's "
+                f"default); got {value!r}."
+            )
+    source = config.data
+    if source != "offline" and not source.startswith("tfds:"):
+        if not os.path.exists(source):
+            raise DataSourceError(
+                f"data {source!r} not found; pass an existing folder of images, a .npy/.npz "
+                "file, 'tfds:NAME', or 'offline' for the preset's embedded data."
+            )
+        if os.path.isfile(source) and not source.endswith((".npy", ".npz")):
+            raise InputError(
+                f"data file {source!r} is not a .npy or .npz array; pass a folder of images "
+                "instead, or save your images with numpy.save."
+            )
+        if os.path.isfile(source):
+            shape = load_arrays(source, mmap_mode="r").shape
+            expected = tuple(preset.image_shape)
+            if shape[1:] != expected and not (
+                len(shape) == 3 and expected[-1] == 1 and shape[1:] == expected[:2]
+            ):
+                raise InputError(
+                    f"preset {preset.name!r} takes images of shape {expected} (H, W, C) but "
+                    f"{source!r} holds {shape[1:]}; resize your images or choose another preset."
+                )
+    return preset
+
+
+def load_arrays(path, mmap_mode=None):
+    """Images from a .npy file, or from the array named 'images' (else the only one) in a .npz."""
+    try:
+        loaded = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path!r} as a NumPy file: {error}") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded:
+        names = list(loaded.keys())
+        if "images" in names:
+            return loaded["images"]
+        if len(names) == 1:
+            return loaded[names[0]]
+    raise InputError(
+        f"{path!r} holds arrays {names}; name the images array 'images' "
+        "(np.savez(path, images=...))."
+    )

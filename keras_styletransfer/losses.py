@@ -254,6 +254,51 @@ def r1_penalty(discriminator, real_images):
     return 0.5 * tf.reduce_sum(tf.square(flat), axis=1)
 
 
+# --- diversity (mode seeking) ----------------------------------------------------------------
+
+
+def diversity_ratio(images, noise):
+    """How much G's output moves per unit of noise, for pairs (example i, example i + B/2).
+
+    ratio_i = mean|G(z_i) - G(z_j)| / mean|z_i - z_j|. A collapsed generator, whose output no
+    longer depends on z, has ratios near 0; the value is logged as `g_diversity` by the GAN.
+
+    Args:
+        images: tensor `(batch, ...)`. G(z).
+        noise: tensor `(batch, latent_dim)`. z.
+
+    Returns:
+        Tensor `(batch // 2,)`, one ratio per pair.
+    """
+    images = tf.cast(images, tf.float32)
+    noise = tf.cast(noise, tf.float32)
+    half = tf.shape(images)[0] // 2
+    image_distance = _per_example_mean(tf.abs(images[:half] - images[half : 2 * half]))
+    noise_distance = _per_example_mean(tf.abs(noise[:half] - noise[half : 2 * half]))
+    return image_distance / (noise_distance + 1e-8)
+
+
+def mode_seeking_loss(images, noise, epsilon=1e-5):
+    """Mode-seeking penalty 1 / (ratio + epsilon) per example (Mao et al., MSGAN, CVPR 2019, eq. 3).
+
+    Minimising it pushes G to map different noise to different images, the remedy for a
+    generator that collapses to one output. Each pair's value is given to both of its members
+    (an odd last example gets 0) so it adds to the per-example adversarial loss.
+
+    Args:
+        images: tensor `(batch, ...)`. G(z).
+        noise: tensor `(batch, latent_dim)`.
+        epsilon: float. Defaults to 1e-5.
+
+    Returns:
+        Tensor `(batch,)`.
+    """
+    penalty = 1.0 / (diversity_ratio(images, noise) + epsilon)
+    batch = tf.shape(images)[0]
+    leftover = tf.zeros([batch - 2 * tf.shape(penalty)[0]], penalty.dtype)
+    return tf.concat([penalty, penalty, leftover], axis=0)
+
+
 # --- registry ---------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ A run directory holds:
     checkpoints/last.keras   the whole GAN after the last finished epoch (optimizers included)
     backup/                  BackupAndRestore state: a killed run started again resumes here
     final.keras              the trained GAN, written when training ends
+    history.json             the losses and metrics of every epoch this invocation trained
     quality.json             digit-classifier figures, when measured
 """
 
@@ -21,10 +22,9 @@ import numpy as np
 
 from keras_styletransfer import data as data_sources
 from keras_styletransfer.callbacks import SampleGrid, StopOnNonFiniteLoss
-from keras_styletransfer.config import TrainConfig
-from keras_styletransfer.errors import DataSourceError, InputError
+from keras_styletransfer.config import TrainConfig, load_arrays, validate_config
+from keras_styletransfer.errors import InputError
 from keras_styletransfer.models.gan import GAN
-from keras_styletransfer.models.presets import get_preset
 
 
 @dataclasses.dataclass
@@ -37,60 +37,6 @@ class TrainResult:
     samples: list
     initial_epoch: int
     quality: dict | None = None
-
-
-def validate_config(config):
-    """Check a config before anything heavy runs; raise `InputError` with what to change."""
-    try:
-        preset = get_preset(config.preset)
-    except ValueError as error:
-        raise InputError(str(error)) from None
-    for field in ("epochs", "samples_every"):
-        value = getattr(config, field)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(
-                f"{field.replace('_', ' ')} must be a positive integer; got {value!r}."
-            )
-    for field in ("batch_size", "steps_per_epoch"):
-        value = getattr(config, field)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InputError(
-                f"{field.replace('_', ' ')} must be a positive integer (or 0 for the preset's "
-                f"default); got {value!r}."
-            )
-    source = config.data
-    if source != "offline" and not source.startswith("tfds:"):
-        if not os.path.exists(source):
-            raise DataSourceError(
-                f"data {source!r} not found; pass an existing folder of images, a .npy/.npz "
-                "file, 'tfds:NAME', or 'offline' for the preset's embedded data."
-            )
-        if os.path.isfile(source) and not source.endswith((".npy", ".npz")):
-            raise InputError(
-                f"data file {source!r} is not a .npy or .npz array; pass a folder of images "
-                "instead, or save your images with numpy.save."
-            )
-    return preset
-
-
-def load_arrays(path):
-    """Images from a .npy file, or from the array named 'images' (else the only one) in a .npz."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot read {path!r} as a NumPy file: {error}") from None
-    if isinstance(loaded, np.ndarray):
-        return loaded
-    with loaded:
-        names = list(loaded.keys())
-        if "images" in names:
-            return loaded["images"]
-        if len(names) == 1:
-            return loaded[names[0]]
-    raise InputError(
-        f"{path!r} holds arrays {names}; name the images array 'images' "
-        "(np.savez(path, images=...))."
-    )
 
 
 def build_dataset(config, preset, batch_size, repeat):
@@ -197,6 +143,9 @@ def train(config: TrainConfig, run_dir, verbose=1):
         verbose=verbose,
     )
     gan.save(paths["final"])
+    initial_epoch = getattr(gan, "_initial_epoch", None) or 0
+    with open(os.path.join(run_dir, "history.json"), "w") as file:
+        json.dump({"initial_epoch": initial_epoch, **history.history}, file, indent=2)
     quality = None
     if config.measure_quality:
         if preset.image_shape != (28, 28, 1):
@@ -212,6 +161,6 @@ def train(config: TrainConfig, run_dir, verbose=1):
         history=history.history,
         final_model=paths["final"],
         samples=sample_grid.written,
-        initial_epoch=getattr(gan, "_initial_epoch", 0) or 0,
+        initial_epoch=initial_epoch,
         quality=quality,
     )

@@ -105,6 +105,7 @@ def test_logged_d_loss_is_the_sum_of_both_halves(digits_small):
         "d_fake_accuracy",
         "real_logits_mean",
         "fake_logits_mean",
+        "g_diversity",
     }
     assert expected_keys == set(history)
     for epoch in range(2):
@@ -264,3 +265,56 @@ def test_compile_refuses_a_single_optimizer_or_a_loss():
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="two different optimizer"):
         gan.compile(generator_optimizer=shared, discriminator_optimizer=shared)
+
+
+def test_diversity_is_near_zero_for_a_collapsed_generator_and_positive_otherwise():
+    from keras_styletransfer.losses import diversity_ratio, mode_seeking_loss
+
+    noise = tf.random.normal((6, 8))
+    collapsed = tf.ones((6, 4, 4, 1))
+    varied = tf.reshape(tf.tile(noise, [1, 2]), (6, 4, 4, 1))
+    assert np.allclose(diversity_ratio(collapsed, noise).numpy(), 0.0)
+    np.testing.assert_allclose(diversity_ratio(varied, noise).numpy(), 1.0, rtol=1e-5)
+    penalty = mode_seeking_loss(varied[:5], noise[:5]).numpy()
+    assert penalty.shape == (5,) and penalty[4] == 0.0  # the odd one out has no pair
+    np.testing.assert_allclose(penalty[:4], 1.0 / (1.0 + 1e-5), rtol=1e-4)
+
+
+def test_diversity_weight_changes_only_the_generator_update(digits_small):
+    real = real_batch(digits_small)
+    results = {}
+    for weight in (0.0, 5.0):
+        keras.utils.set_random_seed(0)
+        gan = make_gan(diversity_weight=weight)
+        tf.function(gan.discriminator_step)(real)
+        d_after = weights_of(gan.discriminator)
+        tf.function(gan.generator_step)(tf.constant(16))
+        results[weight] = (d_after, weights_of(gan.generator))
+    assert_weights_equal(results[0.0][0], results[5.0][0])
+    assert changed_paths(results[0.0][1], results[5.0][1])
+
+
+def test_diff_augment_moves_pixels_keeps_gradients_and_is_off_at_evaluation():
+    from keras_styletransfer.augment import diff_augment, random_cutout, random_translation
+
+    seed = keras.random.SeedGenerator(0)
+    images = tf.random.uniform((4, 16, 16, 1), -1.0, 1.0)
+    shifted = random_translation(images, 0.125, seed).numpy()
+    assert shifted.shape == images.shape and not np.allclose(shifted, images.numpy())
+    cut = random_cutout(images, 0.5, seed).numpy()
+    filled = np.isclose(cut, 0.0).reshape(4, -1).mean(axis=1)
+    assert np.all(filled >= 0.05) and np.all(filled <= 0.26)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        total = tf.reduce_sum(diff_augment(images, ("translation", "cutout"), seed))
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(total, images)))) > 0
+    with pytest.raises(ValueError, match="translation, cutout"):
+        GAN(tiny_generator(), tiny_discriminator(), augment="color")
+
+
+def test_augmented_gan_trains_and_round_trips(digits_small, tmp_path):
+    gan = make_gan(augment="translation,cutout", diversity_weight=1.0)
+    history = gan.fit(real_batch(digits_small), batch_size=8, epochs=1, verbose=0).history
+    assert np.isfinite(history["g_loss"][-1])
+    reloaded = keras_round_trip(gan, tmp_path)
+    assert reloaded.augment == ("translation", "cutout") and reloaded.diversity_weight == 1.0

@@ -11,6 +11,10 @@ import keras
 import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
+from keras_styletransfer.augment import check_policies, diff_augment
+
+# Registers every generator and discriminator class, so loading a saved GAN finds them.
+from keras_styletransfer.models import discriminators, generators  # noqa: F401
 
 _PACKAGE = "keras_styletransfer"
 
@@ -63,6 +67,14 @@ class GAN(keras.Model):
             and 0 otherwise.
         r1_weight: float. R1 penalty weight gamma on real images. Defaults to 0.
         latent_dim: int. Size of z. Defaults to the generator's input size.
+        diversity_weight: float. Weight of the mode-seeking term that rewards G for mapping
+            different noise to different images (MSGAN); the remedy for a generator that
+            collapses to one output. Defaults to 0 (off). The diversity ratio itself is always
+            reported as `g_diversity`: near 0 means collapse.
+        augment: tuple of str, or a comma-separated str. Differentiable augmentations
+            ("translation", "cutout") applied to every image D sees during training, real and
+            generated alike (DiffAugment): the remedy for a D that memorises a small data set.
+            Defaults to None (none).
         seed: int. Seed of the noise stream. Defaults to None (random).
         name: str. Defaults to "gan".
 
@@ -84,6 +96,8 @@ class GAN(keras.Model):
         gradient_penalty_weight=None,
         r1_weight=0.0,
         latent_dim=None,
+        diversity_weight=0.0,
+        augment=None,
         seed=None,
         name="gan",
         **kwargs,
@@ -99,10 +113,11 @@ class GAN(keras.Model):
             raise ValueError(f"`n_critic` must be an integer >= 1; received {n_critic!r}.")
         if gradient_penalty_weight is None:
             gradient_penalty_weight = 10.0 if loss == "wasserstein" else 0.0
-        if gradient_penalty_weight < 0 or r1_weight < 0:
+        if gradient_penalty_weight < 0 or r1_weight < 0 or diversity_weight < 0:
             raise ValueError(
                 "Penalty weights must be >= 0; received "
-                f"gradient_penalty_weight={gradient_penalty_weight}, r1_weight={r1_weight}."
+                f"gradient_penalty_weight={gradient_penalty_weight}, r1_weight={r1_weight}, "
+                f"diversity_weight={diversity_weight}."
             )
         produced = static_image_shape(generator, "output")
         expected = static_image_shape(discriminator, "input")
@@ -125,7 +140,9 @@ class GAN(keras.Model):
         self.n_critic = n_critic
         self.gradient_penalty_weight = float(gradient_penalty_weight)
         self.r1_weight = float(r1_weight)
+        self.diversity_weight = float(diversity_weight)
         self.latent_dim = int(latent_dim)
+        self.augment = check_policies(augment)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
         names = [
@@ -137,6 +154,7 @@ class GAN(keras.Model):
             "d_fake_accuracy",
             "real_logits_mean",
             "fake_logits_mean",
+            "g_diversity",
         ]
         if self.gradient_penalty_weight:
             names.append("gradient_penalty")
@@ -189,7 +207,9 @@ class GAN(keras.Model):
             "n_critic": self.n_critic,
             "gradient_penalty_weight": self.gradient_penalty_weight,
             "r1_weight": self.r1_weight,
+            "diversity_weight": self.diversity_weight,
             "latent_dim": self.latent_dim,
+            "augment": list(self.augment),
             "seed": self.seed,
         }
 
@@ -269,6 +289,9 @@ class GAN(keras.Model):
             `d_fake_loss`, the penalties when enabled, and the logits `real_logits`,
             `fake_logits` (per-example means of D's output).
         """
+        if training and self.augment:
+            real_images = diff_augment(real_images, self.augment, self.seed_generator)
+            fake_images = diff_augment(fake_images, self.augment, self.seed_generator)
         real_logits = tf.cast(self.discriminator(real_images, training=training), tf.float32)
         fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
         terms = {
@@ -309,6 +332,7 @@ class GAN(keras.Model):
         terms = self.discriminator_losses(real_images, fake_images, training)
         fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
         terms["g_loss"] = self.adversarial_loss.generator(fake_logits)
+        terms["g_diversity"] = gan_losses.diversity_ratio(fake_images, noise)
         return terms
 
     def _update_trackers(self, terms):
@@ -339,15 +363,27 @@ class GAN(keras.Model):
         return terms
 
     def generator_step(self, batch_size):
-        """One update of G alone on fresh noise; D is left bit-identical. Returns G's loss."""
+        """One update of G alone on fresh noise; D is left bit-identical.
+
+        Returns:
+            `(g_loss, diversity)`: G's per-example loss and the per-pair diversity ratios.
+        """
         d_state = [v for v in self.discriminator.non_trainable_variables if not is_seed_state(v)]
         saved_state = [tf.identity(v) for v in d_state]
         noise = self.sample_noise(batch_size)
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake_images = self.generator(noise, training=True)
-            fake_logits = tf.cast(self.discriminator(fake_images, training=True), tf.float32)
+            diversity = gan_losses.diversity_ratio(fake_images, noise)
+            judged_images = fake_images
+            if self.augment:
+                judged_images = diff_augment(fake_images, self.augment, self.seed_generator)
+            fake_logits = tf.cast(self.discriminator(judged_images, training=True), tf.float32)
             g_per_example = self.adversarial_loss.generator(fake_logits)
+            if self.diversity_weight:
+                g_per_example += self.diversity_weight * gan_losses.mode_seeking_loss(
+                    fake_images, noise
+                )
             g_loss = gan_losses.reduce_over_global_batch(g_per_example)
         gradients = tape.gradient(g_loss, g_variables)
         self.generator_optimizer.apply_gradients(zip(gradients, g_variables, strict=False))
@@ -355,7 +391,7 @@ class GAN(keras.Model):
         # moving statistics must not learn from this step: put them back.
         for variable, value in zip(d_state, saved_state, strict=True):
             variable.assign(value)
-        return g_per_example
+        return g_per_example, tf.stop_gradient(diversity)
 
     def train_step(self, data):
         # 1. Unpack the real images (labels, if any, are ignored by an unconditional GAN).
@@ -370,7 +406,7 @@ class GAN(keras.Model):
         real_images = tf.convert_to_tensor(real_images)
         for _ in range(self.n_critic):
             terms = self.discriminator_step(real_images)
-        terms["g_loss"] = self.generator_step(tf.shape(real_images)[0])
+        terms["g_loss"], terms["g_diversity"] = self.generator_step(tf.shape(real_images)[0])
         return self._update_trackers(terms)
 
     def test_step(self, data):

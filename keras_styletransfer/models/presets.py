@@ -1,10 +1,11 @@
-"""Named configurations: the documents' models with their own widths and optimizer settings."""
+"""Named configurations: the documents' models with their own widths and optimizer settings.
+
+Importing this module does not import TensorFlow, so the CLI can check a preset name at once.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-
-from keras_styletransfer.models import discriminators, generators
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Preset:
 
     def build_models(self):
         """Return a new `(generator, discriminator)` pair."""
+        from keras_styletransfer.models import discriminators, generators
+
         generator = getattr(generators, self.generator)(**self.generator_kwargs)
         discriminator = getattr(discriminators, self.discriminator)(**self.discriminator_kwargs)
         return generator, discriminator

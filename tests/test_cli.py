@@ -1,0 +1,169 @@
+"""The command line as a user runs it: one-line errors for bad input, a real short training run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_styletransfer.cli import main
+
+
+def run_cli(*args):
+    """Run the installed console script in a fresh process, as a user would."""
+    script = os.path.join(os.path.dirname(sys.executable), "keras-styletransfer")
+    return subprocess.run([script, *args], capture_output=True, text=True, timeout=600)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    error_lines = [line for line in lines if "error:" in line]
+    assert len(error_lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
+
+
+def test_unknown_preset_is_one_clear_line_listing_the_presets():
+    result = run_cli("train", "--preset", "doc009")
+    assert_one_line_error(result, "unknown preset 'doc009'", "doc002_mnist")
+
+
+def test_missing_data_folder_is_one_clear_line(tmp_path):
+    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(tmp_path / "nope"))
+    assert_one_line_error(result, "not found", "folder")
+
+
+@pytest.mark.parametrize("value", ["0", "-4", "abc"])
+def test_non_positive_batch_size_is_one_clear_line(value):
+    result = run_cli("train", "--preset", "doc002_mnist", "--batch-size", value)
+    assert_one_line_error(result, "--batch-size", "positive integer")
+
+
+def test_images_of_the_wrong_shape_are_one_clear_line(tmp_path):
+    path = tmp_path / "faces.npy"
+    np.save(path, np.zeros((32, 64, 64, 3), np.uint8))
+    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(path))
+    assert_one_line_error(result, "(28, 28, 1)", "(64, 64, 3)")
+
+
+def test_folder_with_the_wrong_channel_count_is_one_clear_line(tmp_path):
+    for index in range(4):
+        Image.fromarray(np.zeros((28, 28, 3), np.uint8)).save(tmp_path / f"{index}.png")
+    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(tmp_path))
+    assert_one_line_error(result, "1-channel", "3 channel", "--convert-channels")
+
+
+def test_a_file_that_is_not_an_array_is_one_clear_line(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("1,2,3")
+    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(path))
+    assert_one_line_error(result, "not a .npy or .npz")
+
+
+def test_presets_are_listed(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert {"doc000_mlp", "doc001_dcgan64", "doc002_mnist"} <= {
+        line.split()[0] for line in out.splitlines()
+    }
+
+
+def test_train_writes_grids_logs_checkpoints_and_a_model_to_sample_from(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = [
+        "train",
+        "--preset",
+        "doc002_mnist",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "3",
+        "--batch-size",
+        "8",
+        "--run-dir",
+        str(run_dir),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert str(run_dir) in out and "final.keras" in out
+    assert json.loads((run_dir / "config.json").read_text())["preset"] == "doc002_mnist"
+    assert sorted(os.listdir(run_dir / "samples")) == ["epoch_001.png", "epoch_002.png"]
+    assert (run_dir / "checkpoints" / "last.keras").is_file()
+    assert any(name.startswith("events") for _, _, n in os.walk(run_dir / "logs") for name in n)
+    grid = np.asarray(Image.open(run_dir / "samples" / "epoch_002.png"))
+    assert grid.ndim == 2 and grid.shape[0] > 28 * 8
+
+    sample_png = tmp_path / "grid.png"
+    assert (
+        main(
+            [
+                "sample",
+                "--model",
+                str(run_dir / "final.keras"),
+                "--out",
+                str(sample_png),
+                "--num",
+                "9",
+            ]
+        )
+        == 0
+    )
+    assert np.asarray(Image.open(sample_png)).shape == ((3 * 30 - 2) * 3, (3 * 30 - 2) * 3)
+
+
+def test_sample_with_a_missing_or_unreadable_model_is_one_clear_line(tmp_path):
+    assert_one_line_error(
+        run_cli("sample", "--model", str(tmp_path / "x.keras"), "--out", "a.png"), "not found"
+    )
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip file")
+    assert_one_line_error(
+        run_cli("sample", "--model", str(broken), "--out", str(tmp_path / "a.png")),
+        "cannot load",
+    )
+
+
+@pytest.mark.slow
+def test_a_killed_training_run_resumes_where_it_stopped(tmp_path):
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    script = os.path.join(os.path.dirname(sys.executable), "keras-styletransfer")
+    command = [
+        script,
+        "train",
+        "--preset",
+        "doc002_mnist",
+        "--epochs",
+        "3",
+        "--steps-per-epoch",
+        "40",
+        "--batch-size",
+        "8",
+        "--run-dir",
+        str(run_dir),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    first_grid = run_dir / "samples" / "epoch_001.png"
+    while not first_grid.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the epoch's backup finish writing
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert first_grid.exists()
+    assert not (run_dir / "final.keras").exists()
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "resumed from epoch" in result.stdout
+    history = json.loads((run_dir / "history.json").read_text())
+    # The resumed run trained only the epochs the killed one had not finished.
+    assert len(history["g_loss"]) < 3
+    assert (run_dir / "final.keras").is_file()
