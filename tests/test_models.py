@@ -37,6 +37,16 @@ def test_document_002_generator_makes_28x28_not_56x56():
     assert (up.filters, up.kernel_size, up.strides) == (1, (5, 5), (2, 2))
 
 
+def test_document_002_batch_norm_option_follows_its_faq_and_is_off_by_default():
+    plain = generators.MNISTGenerator()
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    normalised = generators.MNISTGenerator(batch_norm=True)
+    assert normalised.get_layer("dense1").units == 128 and normalised.get_layer("dense1_bn")
+    assert normalised.get_layer("dense2").units == 784 and normalised.get_layer("dense2_bn")
+    assert tuple(normalised.outputs[0].shape[1:]) == (28, 28, 1)
+    assert get_preset("doc002_mnist").generator_kwargs == {"batch_norm": True}
+
+
 def test_document_000_widths_and_sigmoid_kept_with_output_in_tanh_range():
     generator = generators.MLPGenerator()
     widths = [generator.get_layer(f"dense{i}").units for i in (1, 2, 3)]

@@ -84,6 +84,9 @@ PRESETS = {
             discriminator="MNISTDiscriminator",
             image_shape=(28, 28, 1),
             offline_data="digits",
+            # Document 002's FAQ 9.1 remedy for unstable training: batch normalisation in G.
+            # Without it G collapses to one image (see MNISTGenerator and the README).
+            generator_kwargs={"batch_norm": True},
             # Document 002: Adam(0.0001, 0.5).
             learning_rate=1e-4,
             beta_1=0.5,
