@@ -100,3 +100,130 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                     "training stopped and the last checkpoint was kept. Lower the learning rate, "
                     "or check the data for NaN."
                 )
+
+
+class ResumableBackup(keras.callbacks.Callback):
+    """Back up the whole training state every epoch so that a killed run resumes exactly.
+
+    Keras' `BackupAndRestore` overwrites one weights file in place and writes the epoch number to a
+    second file afterwards: a run killed while it writes leaves an unreadable HDF5 file (and a run
+    killed between the two writes resumes at the wrong epoch). This callback writes each backup to a
+    temporary file, flushes it to disk and renames it into place, so a backup file is either whole
+    or absent. The epoch is part of the file's name (`epoch_0003.weights.h5`), so weights and epoch
+    can never disagree. The newest `keep` backups are kept; at the start of `fit` the newest one
+    that loads is restored (weights, both optimizers, the noise and dropout seed states) and `fit`
+    continues at the following epoch.
+
+    Args:
+        backup_dir: str. Folder of the backups.
+        keep: int. How many backups to keep. Defaults to 2.
+        delete_on_success: bool. Remove the folder when `fit` finishes normally. Defaults to True.
+    """
+
+    PREFIX = "epoch_"
+    SUFFIX = ".weights.h5"
+
+    def __init__(self, backup_dir, keep=2, delete_on_success=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("backup_dir must be a folder path; received an empty value.")
+        if int(keep) < 1:
+            raise ValueError(f"keep must be >= 1; received {keep}.")
+        self.backup_dir = str(backup_dir)
+        self.keep = int(keep)
+        self.delete_on_success = delete_on_success
+        self.restored_epoch = 0
+        self.skipped = []
+
+    def backups(self):
+        """The complete backups as (epoch, path), newest first."""
+        if not os.path.isdir(self.backup_dir):
+            return []
+        found = []
+        for name in os.listdir(self.backup_dir):
+            stem = name[len(self.PREFIX) : -len(self.SUFFIX)]
+            if name.startswith(self.PREFIX) and name.endswith(self.SUFFIX) and stem.isdigit():
+                found.append((int(stem), os.path.join(self.backup_dir, name)))
+        return sorted(found, reverse=True)
+
+    def on_train_begin(self, logs=None):
+        self.restored_epoch = 0
+        self.skipped = []
+        for name in os.listdir(self.backup_dir) if os.path.isdir(self.backup_dir) else []:
+            if name.startswith(".tmp-"):  # left by a run killed while writing
+                os.remove(os.path.join(self.backup_dir, name))
+        candidates = self.backups()
+        for epoch, path in candidates:
+            try:
+                self.model.load_weights(path)
+            except Exception as error:  # an unreadable file: fall back to the one before
+                self.skipped.append((path, f"{type(error).__name__}: {error}"))
+                continue
+            self.restored_epoch = epoch
+            self.model._initial_epoch = epoch
+            return
+        if candidates:
+            details = "; ".join(f"{path} ({reason})" for path, reason in self.skipped)
+            raise OSError(
+                f"none of the backups in {self.backup_dir} can be read: {details}. Move the "
+                "folder away to start this run from the beginning."
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        final_path = os.path.join(self.backup_dir, f"{self.PREFIX}{epoch + 1:04d}{self.SUFFIX}")
+        temporary = os.path.join(self.backup_dir, f".tmp-{os.getpid()}{self.SUFFIX}")
+        try:
+            self.model.save_weights(temporary, overwrite=True)
+            with open(temporary, "rb+") as file:
+                os.fsync(file.fileno())
+            os.replace(temporary, final_path)
+        except OSError as error:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise OSError(
+                f"could not write the backup of epoch {epoch + 1} to {self.backup_dir} ({error}); "
+                "the earlier backups are intact. Free some disk space and run again to resume."
+            ) from error
+        for _, path in self.backups()[self.keep :]:
+            os.remove(path)
+
+    def on_train_end(self, logs=None):
+        if self.delete_on_success and os.path.isdir(self.backup_dir):
+            for _, path in self.backups():
+                os.remove(path)
+            if not os.listdir(self.backup_dir):
+                os.rmdir(self.backup_dir)
+
+
+class LatestModel(keras.callbacks.Callback):
+    """Save the whole model (`.keras`, optimizers included) after every epoch, atomically.
+
+    Unlike `ModelCheckpoint(path)`, which rewrites the file in place, a run killed while this
+    writes keeps the previous epoch's file whole: the new one is written beside it and renamed
+    over it.
+
+    Args:
+        filepath: str. A `.keras` path.
+    """
+
+    def __init__(self, filepath):
+        super().__init__()
+        if not str(filepath).endswith(".keras"):
+            raise ValueError(f"filepath must end in .keras; received {filepath!r}.")
+        self.filepath = str(filepath)
+
+    def on_epoch_end(self, epoch, logs=None):
+        folder = os.path.dirname(os.path.abspath(self.filepath))
+        os.makedirs(folder, exist_ok=True)
+        temporary = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(self.filepath)}")
+        try:
+            self.model.save(temporary, overwrite=True)
+            os.replace(temporary, self.filepath)
+        except OSError as error:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise OSError(
+                f"could not write {self.filepath} after epoch {epoch + 1} ({error}); the "
+                "previous file is intact. Free some disk space and run again to resume."
+            ) from error

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from keras_styletransfer.config import TrainConfig, validate_config
+from keras_styletransfer.config import TrainConfig, check_run_dir, validate_config
 from keras_styletransfer.errors import InputError
 
 PROG = "keras-styletransfer"
@@ -57,6 +57,11 @@ def build_parser():
         help="convert folder images to the model's channel count",
     )
     train.add_argument("--run-dir", default=None, help="defaults to saved_models/<preset>")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train again in a run directory that holds a finished run",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--samples-every", type=_positive_int, default=1)
     train.add_argument(
@@ -77,7 +82,7 @@ def build_parser():
     return parser
 
 
-def _train(args, preset_name=None, measure_quality=None):
+def _train(args, preset_name=None, measure_quality=None, overwrite=None):
     config = TrainConfig(
         preset=preset_name or args.preset,
         epochs=args.epochs,
@@ -94,6 +99,9 @@ def _train(args, preset_name=None, measure_quality=None):
     )
     validate_config(config)  # fail fast, before TensorFlow loads
     run_dir = args.run_dir or os.path.join("saved_models", config.preset)
+    check_run_dir(
+        config, run_dir, getattr(args, "overwrite", False) if overwrite is None else overwrite
+    )
     print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
 
     from keras_styletransfer.training import train
@@ -102,7 +110,7 @@ def _train(args, preset_name=None, measure_quality=None):
     result = train(config, run_dir)
     minutes = (time.time() - started) / 60
     if result.initial_epoch:
-        print(f"resumed from epoch {result.initial_epoch} (BackupAndRestore in {run_dir}/backup)")
+        print(f"resumed from epoch {result.initial_epoch} (backup in {run_dir}/backup)")
     print(f"\ntrained in {minutes:.1f} min. Outputs in {run_dir}:")
     print(f"  model:        {result.final_model}")
     print(f"  samples:      {os.path.join(run_dir, 'samples')} ({len(result.samples)} grids)")
@@ -146,7 +154,8 @@ def _sample(args):
 
 def _demo(args):
     print(f"{PROG} demo: document 002's MNIST GAN on the embedded real digits, then quality.")
-    return _train(args, preset_name="doc002_mnist", measure_quality=True)
+    # The demo is re-run freely: a finished demo run is replaced, an interrupted one resumed.
+    return _train(args, preset_name="doc002_mnist", measure_quality=True, overwrite=True)
 
 
 def main(argv=None):

@@ -105,6 +105,54 @@ def validate_config(config):
     return preset
 
 
+# Fields that may change when an interrupted run is started again; any other change would load
+# the backup into a different model or data stream.
+RESUMABLE_CHANGES = ("epochs", "samples_every", "measure_quality")
+
+
+def check_run_dir(config, run_dir, overwrite=False):
+    """Refuse a run directory whose contents this run would spoil; return "new", "resume" or
+    "overwrite".
+
+    A folder with backups (an interrupted run) is resumed, but only with the same configuration;
+    a folder with a finished run (`final.keras`) is trained again only when `overwrite` is set.
+    """
+    backup_dir = os.path.join(run_dir, "backup")
+    has_backup = os.path.isdir(backup_dir) and any(
+        name.startswith("epoch_") and name.endswith(".weights.h5")
+        for name in os.listdir(backup_dir)
+    )
+    stored_path = os.path.join(run_dir, "config.json")
+    if has_backup and os.path.isfile(stored_path):
+        try:
+            stored = TrainConfig.load(stored_path)
+        except (OSError, ValueError, TypeError) as error:
+            raise InputError(
+                f"{stored_path} cannot be read ({error}); the run in {run_dir!r} cannot be "
+                "resumed safely. Choose another --run-dir."
+            ) from None
+        changed = [
+            f"{field.name} {getattr(stored, field.name)!r} -> {getattr(config, field.name)!r}"
+            for field in dataclasses.fields(TrainConfig)
+            if field.name not in RESUMABLE_CHANGES
+            and getattr(stored, field.name) != getattr(config, field.name)
+        ]
+        if changed:
+            raise InputError(
+                f"{run_dir!r} holds an interrupted run with other settings ({', '.join(changed)}); "
+                "resume it with the same options, or choose another --run-dir."
+            )
+        return "resume"
+    if os.path.isfile(os.path.join(run_dir, "final.keras")):
+        if not overwrite:
+            raise InputError(
+                f"{run_dir!r} already holds a finished run (final.keras); choose another "
+                "--run-dir, or pass --overwrite to train it again from the start."
+            )
+        return "overwrite"
+    return "new"
+
+
 def load_arrays(path, mmap_mode=None):
     """Images from a .npy file, or from the array named 'images' (else the only one) in a .npz."""
     try:

@@ -5,7 +5,7 @@ A run directory holds:
     samples/epoch_XXX.png    sample grids from fixed noise
     logs/                    TensorBoard: losses per epoch, sample images
     checkpoints/last.keras   the whole GAN after the last finished epoch (optimizers included)
-    backup/                  BackupAndRestore state: a killed run started again resumes here
+    backup/                  ResumableBackup files: a killed run started again resumes here
     final.keras              the trained GAN, written when training ends
     history.json             the losses and metrics of every epoch this invocation trained
     quality.json             digit-classifier figures, when measured
@@ -21,7 +21,12 @@ import keras
 import numpy as np
 
 from keras_styletransfer import data as data_sources
-from keras_styletransfer.callbacks import SampleGrid, StopOnNonFiniteLoss
+from keras_styletransfer.callbacks import (
+    LatestModel,
+    ResumableBackup,
+    SampleGrid,
+    StopOnNonFiniteLoss,
+)
 from keras_styletransfer.config import TrainConfig, load_arrays, validate_config
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.models.gan import GAN
@@ -124,14 +129,14 @@ def train(config: TrainConfig, run_dir, verbose=1):
         "final": os.path.join(run_dir, "final.keras"),
     }
     os.makedirs(os.path.dirname(paths["checkpoint"]), exist_ok=True)
-    backup = keras.callbacks.BackupAndRestore(paths["backup"])
+    backup = ResumableBackup(paths["backup"])
     sample_grid = SampleGrid(
         paths["samples"], every=config.samples_every, seed=config.seed, log_dir=paths["logs"]
     )
     callbacks = [
         StopOnNonFiniteLoss(),
         backup,
-        keras.callbacks.ModelCheckpoint(paths["checkpoint"]),
+        LatestModel(paths["checkpoint"]),
         keras.callbacks.TensorBoard(paths["logs"]),
         sample_grid,
     ]
@@ -143,7 +148,7 @@ def train(config: TrainConfig, run_dir, verbose=1):
         verbose=verbose,
     )
     gan.save(paths["final"])
-    initial_epoch = getattr(gan, "_initial_epoch", None) or 0
+    initial_epoch = backup.restored_epoch
     with open(os.path.join(run_dir, "history.json"), "w") as file:
         json.dump({"initial_epoch": initial_epoch, **history.history}, file, indent=2)
     quality = None

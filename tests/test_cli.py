@@ -65,6 +65,27 @@ def test_a_file_that_is_not_an_array_is_one_clear_line(tmp_path):
     assert_one_line_error(result, "not a .npy or .npz")
 
 
+def test_a_finished_run_is_not_overwritten_without_asking(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "final.keras").write_bytes(b"a trained model")
+    result = run_cli("train", "--preset", "doc002_mnist", "--run-dir", str(run_dir))
+    assert_one_line_error(result, "already holds a finished run", "--overwrite")
+    assert (run_dir / "final.keras").read_bytes() == b"a trained model"
+
+
+def test_an_interrupted_run_is_not_resumed_with_other_settings(tmp_path):
+    from keras_styletransfer.config import TrainConfig
+
+    run_dir = tmp_path / "run"
+    (run_dir / "backup").mkdir(parents=True)
+    (run_dir / "backup" / "epoch_0001.weights.h5").write_bytes(b"weights")
+    TrainConfig(preset="doc000_mlp", batch_size=16).save(str(run_dir))
+    result = run_cli("train", "--preset", "doc002_mnist", "--run-dir", str(run_dir))
+    assert_one_line_error(result, "interrupted run with other settings", "doc000_mlp")
+    assert (run_dir / "backup" / "epoch_0001.weights.h5").read_bytes() == b"weights"
+
+
 def test_presets_are_listed(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_styletransfer.callbacks import ResumableBackup
 from keras_styletransfer.data import from_arrays
 from keras_styletransfer.models.discriminators import MNISTDiscriminator
 from keras_styletransfer.models.gan import GAN
@@ -238,6 +239,83 @@ def test_backup_and_restore_resumes_to_identical_weights(digits_small, tmp_path)
     assert_weights_equal(
         weights_of(straight, skip_seed_states=False), weights_of(resumed, skip_seed_states=False)
     )
+
+
+def run_with_resumable_backup(data, backup_dir, interrupt_at=None, epochs=3):
+    """Train a fresh tiny GAN with ResumableBackup; None when interrupted at `interrupt_at`."""
+    keras.utils.set_random_seed(0)
+    gan = make_gan(batchnorm_discriminator())
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == interrupt_at:
+                raise KeyboardInterrupt
+
+    backup = ResumableBackup(backup_dir)
+    try:
+        gan.fit(
+            data,
+            batch_size=8,
+            epochs=epochs,
+            shuffle=False,
+            verbose=0,
+            callbacks=[backup, Interrupt()],
+        )
+    except KeyboardInterrupt:
+        return None, backup
+    return gan, backup
+
+
+def test_resumable_backup_resumes_to_identical_weights_and_cleans_up(digits_small, tmp_path):
+    data = real_batch(digits_small, 32)
+    straight, _ = run_with_resumable_backup(data, os.path.join(tmp_path, "a"))
+    backup_dir = os.path.join(tmp_path, "b")
+    interrupted, backup = run_with_resumable_backup(data, backup_dir, interrupt_at=2)
+    assert interrupted is None
+    assert [epoch for epoch, _ in backup.backups()] == [2, 1]
+    resumed, backup = run_with_resumable_backup(data, backup_dir)
+    assert backup.restored_epoch == 2
+    assert int(resumed.generator_optimizer.iterations.numpy()) == 12
+    assert_weights_equal(
+        weights_of(straight, skip_seed_states=False), weights_of(resumed, skip_seed_states=False)
+    )
+    assert not os.path.exists(backup_dir)  # a finished run removes its backups
+
+
+def test_a_backup_cut_off_while_written_falls_back_to_the_one_before(digits_small, tmp_path):
+    """A kill during the write leaves a partial file: it must never be what resumes."""
+    data = real_batch(digits_small, 32)
+    backup_dir = os.path.join(tmp_path, "b")
+    _, backup = run_with_resumable_backup(data, backup_dir, interrupt_at=2)
+    (_, newest), _ = backup.backups()
+    # What a kill mid-write leaves behind: a half-written temporary file (ignored and removed),
+    # and, to test the fallback too, a newest backup truncated as if the disk had failed.
+    with open(os.path.join(backup_dir, ".tmp-999.weights.h5"), "wb") as file:
+        file.write(b"\x89HDF\r\n")
+    with open(newest, "rb") as file:
+        head = file.read(2000)
+    with open(newest, "wb") as file:
+        file.write(head)
+    straight, _ = run_with_resumable_backup(data, os.path.join(tmp_path, "a"))
+    resumed, backup = run_with_resumable_backup(data, backup_dir)
+    assert backup.restored_epoch == 1
+    assert [path for path, _ in backup.skipped] == [newest]
+    assert int(resumed.generator_optimizer.iterations.numpy()) == 12
+    assert_weights_equal(
+        weights_of(straight, skip_seed_states=False), weights_of(resumed, skip_seed_states=False)
+    )
+
+
+def test_unreadable_backups_are_a_clear_error_and_are_not_deleted(digits_small, tmp_path):
+    data = real_batch(digits_small, 32)
+    backup_dir = os.path.join(tmp_path, "b")
+    _, backup = run_with_resumable_backup(data, backup_dir, interrupt_at=1)
+    ((_, only),) = backup.backups()
+    with open(only, "wb") as file:
+        file.write(b"garbage")
+    with pytest.raises(OSError, match=r"none of the backups .* can be read.*Move the folder"):
+        run_with_resumable_backup(data, backup_dir)
+    assert os.path.exists(only)
 
 
 def test_mismatched_generator_and_discriminator_shapes_are_refused():
