@@ -299,6 +299,43 @@ def mode_seeking_loss(images, noise, epsilon=1e-5):
     return tf.concat([penalty, penalty, leftover], axis=0)
 
 
+# --- reconstruction and classification terms (image-to-image models) ---------------------------
+
+
+def l1_loss(targets, outputs):
+    """Mean absolute error per example, mean |y - G(x)| over pixels and channels.
+
+    pix2pix's reconstruction term (Isola et al., 2017, eq. 3), CycleGAN's cycle term
+    |F(G(x)) - x| and identity term |G(y) - y| (Zhu et al., 2017, eq. 2).
+
+    Args:
+        targets: tensor `(batch, ...)`.
+        outputs: tensor of the same shape.
+
+    Returns:
+        A `(batch,)` tensor.
+    """
+    targets = tf.convert_to_tensor(targets)
+    outputs = tf.cast(tf.convert_to_tensor(outputs), targets.dtype)
+    return _per_example_mean(tf.abs(targets - outputs))
+
+
+def style_classification_loss(style_indices, style_logits):
+    """Cross-entropy of an auxiliary style classifier per example (AC-GAN / StarGAN).
+
+    Args:
+        style_indices: int tensor `(batch,)`, the true style of each image.
+        style_logits: tensor `(batch, num_styles)`, unnormalised.
+
+    Returns:
+        A `(batch,)` tensor.
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(tf.reshape(style_indices, [-1]), tf.int32),
+        logits=tf.cast(style_logits, tf.float32),
+    )
+
+
 # --- registry ---------------------------------------------------------------------------------
 
 

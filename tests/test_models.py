@@ -44,7 +44,18 @@ def test_document_002_batch_norm_option_follows_its_faq_and_is_off_by_default():
     assert normalised.get_layer("dense1").units == 128 and normalised.get_layer("dense1_bn")
     assert normalised.get_layer("dense2").units == 784 and normalised.get_layer("dense2_bn")
     assert tuple(normalised.outputs[0].shape[1:]) == (28, 28, 1)
-    assert get_preset("doc002_mnist").generator_kwargs == {"batch_norm": True}
+    faithful = get_preset("doc002_mnist_faithful")
+    assert (faithful.generator, faithful.generator_kwargs) == ("MNISTGenerator", {})
+
+
+def test_doc002_preset_keeps_the_documents_discriminator_and_optimizer():
+    preset = get_preset("doc002_mnist")
+    generator, discriminator = preset.build_models()
+    assert isinstance(discriminator, discriminators.MNISTDiscriminator)
+    assert (preset.learning_rate, preset.beta_1) == (1e-4, 0.5)
+    # Document 001's generator design: batch-normalised stride-2 transposed convolutions.
+    assert isinstance(generator, generators.DCGANGenerator)
+    assert generator.get_layer("up1").strides == (2, 2) and generator.get_layer("up1_bn")
 
 
 def test_document_000_widths_and_sigmoid_kept_with_output_in_tanh_range():

@@ -15,13 +15,9 @@ from keras_styletransfer.augment import check_policies, diff_augment
 
 # Registers every generator and discriminator class, so loading a saved GAN finds them.
 from keras_styletransfer.models import discriminators, generators  # noqa: F401
+from keras_styletransfer.models.adversarial import AdversarialModel, check_model
 
 _PACKAGE = "keras_styletransfer"
-
-
-def default_optimizer():
-    """Adam(2e-4, beta_1=0.5), the DCGAN setting that documents 002 and 003 also use."""
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
 def static_image_shape(model, which):
@@ -36,19 +32,8 @@ def static_image_shape(model, which):
         return None
 
 
-def is_seed_state(variable):
-    """Whether a variable is a random-seed state (dropout's), not a learned weight or statistic."""
-    return "seed_generator_state" in variable.path
-
-
-def build_optimizer(optimizer, variables):
-    """Create an optimizer's slot variables now (lazy creation breaks under MirroredStrategy)."""
-    if not optimizer.built:
-        optimizer.build(variables)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class GAN(keras.Model):
+class GAN(AdversarialModel):
     """A generator G(z) and a discriminator D(x) trained adversarially by `fit`.
 
     Fixes the source documents' training loops: D is never updated during the generator step (its
@@ -103,11 +88,8 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(name=name, **kwargs)
-        if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
-            raise TypeError(
-                "`generator` and `discriminator` must be keras.Model instances; received "
-                f"{type(generator).__name__} and {type(discriminator).__name__}."
-            )
+        check_model(generator, "generator")
+        check_model(discriminator, "discriminator")
         self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
         if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
             raise ValueError(f"`n_critic` must be an integer >= 1; received {n_critic!r}.")
@@ -160,43 +142,16 @@ class GAN(keras.Model):
             names.append("gradient_penalty")
         if self.r1_weight:
             names.append("r1_penalty")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.generator_optimizer = None
-        self.discriminator_optimizer = None
+        self._make_trackers(names)
         self.built = True
 
+    def generator_networks(self):
+        return [self.generator]
+
+    def discriminator_networks(self):
+        return [self.discriminator]
+
     # --- compile / config ----------------------------------------------------------------
-
-    def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
-        """Configure training.
-
-        Args:
-            generator_optimizer: keras.optimizers.Optimizer or its config name. Defaults to
-                Adam(2e-4, beta_1=0.5).
-            discriminator_optimizer: keras.optimizers.Optimizer or name. Defaults to the same.
-            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
-                `optimizer`, `loss` and `metrics` are not accepted: a GAN has two optimizers and
-                computes its own losses.
-        """
-        for key in ("optimizer", "loss", "metrics"):
-            if kwargs.get(key) is not None:
-                raise ValueError(
-                    f"GAN.compile() takes `generator_optimizer` and `discriminator_optimizer`, not "
-                    f"`{key}`; the adversarial loss is chosen with GAN(loss=...)."
-                )
-            kwargs.pop(key, None)
-        super().compile(optimizer=None, **kwargs)
-        self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_optimizer())
-        self.discriminator_optimizer = keras.optimizers.get(
-            discriminator_optimizer or default_optimizer()
-        )
-        if self.generator_optimizer is self.discriminator_optimizer:
-            raise ValueError(
-                "Pass two different optimizer objects: one optimizer cannot hold the state of "
-                "both networks."
-            )
-        build_optimizer(self.generator_optimizer, self.generator.trainable_variables)
-        build_optimizer(self.discriminator_optimizer, self.discriminator.trainable_variables)
 
     def get_config(self):
         return {
@@ -219,56 +174,6 @@ class GAN(keras.Model):
         config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
         config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
         return cls(**config)
-
-    def get_compile_config(self):
-        if self.generator_optimizer is None:
-            return None
-        return {
-            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
-            "discriminator_optimizer": keras.saving.serialize_keras_object(
-                self.discriminator_optimizer
-            ),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            generator_optimizer=keras.saving.deserialize_keras_object(
-                config["generator_optimizer"]
-            ),
-            discriminator_optimizer=keras.saving.deserialize_keras_object(
-                config["discriminator_optimizer"]
-            ),
-        )
-
-    # Random-number states are training state: the GAN's noise stream and every dropout layer's
-    # seed. Keras' saving skips them, so a reloaded or resumed run would draw other noise and
-    # other dropout masks; they are stored here, in a fixed order, with the GAN's own variables.
-    _SEED_STATE_PREFIX = "seed_state_"
-
-    def _seed_states(self):
-        states = [self.seed_generator.state]
-        states += [v for v in self.generator.variables if is_seed_state(v)]
-        states += [v for v in self.discriminator.variables if is_seed_state(v)]
-        return states
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        for index, state in enumerate(self._seed_states()):
-            store[f"{self._SEED_STATE_PREFIX}{index}"] = state.numpy()
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        for index, state in enumerate(self._seed_states()):
-            key = f"{self._SEED_STATE_PREFIX}{index}"
-            if key in keys:
-                state.assign(store[key])
-        super().load_own_variables(
-            {k: store[k] for k in keys if not k.startswith(self._SEED_STATE_PREFIX)}
-        )
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     # --- generation ------------------------------------------------------------------------
 
@@ -342,11 +247,7 @@ class GAN(keras.Model):
         terms["d_fake_accuracy"] = tf.cast(terms["fake_logits"] <= threshold, tf.float32)
         terms["real_logits_mean"] = terms["real_logits"]
         terms["fake_logits_mean"] = terms["fake_logits"]
-        # Each replica adds its local sums and counts; Mean's sync-on-read variables add them
-        # over replicas, so the reported value is the global mean, not one replica's.
-        for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return super()._update_trackers(terms)
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -368,8 +269,7 @@ class GAN(keras.Model):
         Returns:
             `(g_loss, diversity)`: G's per-example loss and the per-pair diversity ratios.
         """
-        d_state = [v for v in self.discriminator.non_trainable_variables if not is_seed_state(v)]
-        saved_state = [tf.identity(v) for v in d_state]
+        d_state = self._frozen_discriminator_state()
         noise = self.sample_noise(batch_size)
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
@@ -387,10 +287,7 @@ class GAN(keras.Model):
             g_loss = gan_losses.reduce_over_global_batch(g_per_example)
         gradients = tape.gradient(g_loss, g_variables)
         self.generator_optimizer.apply_gradients(zip(gradients, g_variables, strict=False))
-        # D runs in training mode (dropout, batch statistics) as in its own step, but its
-        # moving statistics must not learn from this step: put them back.
-        for variable, value in zip(d_state, saved_state, strict=True):
-            variable.assign(value)
+        self._restore(d_state)
         return g_per_example, tf.stop_gradient(diversity)
 
     def train_step(self, data):
@@ -400,8 +297,7 @@ class GAN(keras.Model):
         # 3. Draw fresh noise again; update G alone on its adversarial loss; D's weights and
         #    statistics are bit-identical afterwards.
         # 4. Report every term (D's from the last critic step), averaged over the global batch.
-        if self.generator_optimizer is None:
-            raise RuntimeError("Call GAN.compile() before fit().")
+        self._require_compiled()
         real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         real_images = tf.convert_to_tensor(real_images)
         for _ in range(self.n_critic):

@@ -138,8 +138,9 @@ class MNISTGenerator(GraphModel):
     `batch_norm=True` puts BatchNormalization between each Dense layer and its ReLU, the remedy
     document 002 itself gives for unstable training (its FAQ 9.1: "use batch normalisation in the
     generator and discriminator"). Without it this generator collapses to a single image on the
-    offline digits under every loss we tried (measured figures in the README); the
-    `doc002_mnist` preset turns it on.
+    offline digits under every loss we tried, and with it D still wins outright (measured figures
+    in the README). The `doc002_mnist_faithful` preset uses this generator as the document wrote
+    it; `doc002_mnist` uses document 001's DCGAN design instead.
 
     Args:
         latent_dim: int. Size of z. Defaults to 100.

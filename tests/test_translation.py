@@ -1,0 +1,229 @@
+"""Pix2Pix and CycleGAN: the training algorithm, the image pool, the schedule, saving, resuming."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_styletransfer.models.translation import (
+    CycleGAN,
+    ImagePool,
+    LinearDecayAfter,
+    Pix2Pix,
+    image_psnr,
+    image_ssim,
+)
+from tests.helpers import assert_weights_equal, changed_paths, keras_round_trip, weights_of
+
+
+def tiny_generator(name):
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(images)
+    x = keras.layers.Conv2D(3, 3, padding="same", activation="tanh")(x)
+    return keras.Model(images, x, name=name)
+
+
+def tiny_discriminator(name, conditional=False):
+    images = keras.Input((None, None, 3), name="image")
+    inputs = [keras.Input((None, None, 3), name="condition"), images] if conditional else images
+    x = keras.layers.Concatenate()(inputs) if conditional else images
+    x = keras.layers.Conv2D(4, 4, strides=2, padding="same")(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    return keras.Model(inputs, keras.layers.Conv2D(1, 4, padding="same")(x), name=name)
+
+
+def batch(seed, size=2, side=16):
+    return tf.constant(
+        np.random.default_rng(seed).uniform(-1, 1, (size, side, side, 3)).astype("float32")
+    )
+
+
+def make_pix2pix(**kwargs):
+    model = Pix2Pix(tiny_generator("g"), tiny_discriminator("d", conditional=True), **kwargs)
+    model.compile(
+        generator_optimizer=keras.optimizers.SGD(0.1),
+        discriminator_optimizer=keras.optimizers.SGD(0.1),
+    )
+    return model
+
+
+def make_cyclegan(**kwargs):
+    kwargs.setdefault("image_shape", (16, 16, 3))
+    model = CycleGAN(
+        tiny_generator("g_ab"),
+        tiny_generator("g_ba"),
+        tiny_discriminator("d_a"),
+        tiny_discriminator("d_b"),
+        seed=5,
+        **kwargs,
+    )
+    model.compile(
+        generator_optimizer=keras.optimizers.SGD(0.1),
+        discriminator_optimizer=keras.optimizers.SGD(0.1),
+    )
+    return model
+
+
+def test_pix2pix_step_updates_d_then_g_against_the_updated_d_as_the_reference_does():
+    model = make_pix2pix(l1_weight=100.0)
+    source, target = batch(1), batch(2)
+    # The same step by hand: D on (x, y) real and (x, G(x)) fake with its loss halved, then G on
+    # the *updated* D's verdict plus 100 * L1, then D's batch statistics put back.
+    g = keras.models.clone_model(model.generator)
+    g.set_weights(model.generator.get_weights())
+    d = keras.models.clone_model(model.discriminator)
+    d.set_weights(model.discriminator.get_weights())
+    fake = g(source, training=True)
+    with tf.GradientTape() as tape:
+        real_logits = d([source, target], training=True)
+        fake_logits = d([source, fake], training=True)
+        d_loss = 0.5 * (
+            tf.reduce_mean(tf.nn.softplus(-real_logits))
+            + tf.reduce_mean(tf.nn.softplus(fake_logits))
+        )
+    for variable, gradient in zip(
+        d.trainable_variables, tape.gradient(d_loss, d.trainable_variables), strict=True
+    ):
+        variable.assign_sub(0.1 * gradient)
+    statistics = [tf.identity(v) for v in d.non_trainable_variables]
+    with tf.GradientTape() as tape:
+        fake = g(source, training=True)
+        g_loss = tf.reduce_mean(tf.nn.softplus(-d([source, fake], training=True)))
+        g_loss += 100.0 * tf.reduce_mean(tf.abs(target - fake))
+    for variable, gradient in zip(
+        g.trainable_variables, tape.gradient(g_loss, g.trainable_variables), strict=True
+    ):
+        variable.assign_sub(0.1 * gradient)
+    for variable, value in zip(d.non_trainable_variables, statistics, strict=True):
+        variable.assign(value)
+
+    logs = model.train_on_batch(source, target, return_dict=True)
+    for mine, theirs in ((model.generator, g), (model.discriminator, d)):
+        for a, b in zip(mine.variables, theirs.variables, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logs["d_loss"], float(d_loss), rtol=1e-5)
+    assert {"g_l1_loss", "g_adversarial_loss", "psnr", "ssim"} <= set(logs)
+
+
+def test_pix2pix_learns_a_paired_mapping_and_reports_psnr_and_ssim():
+    model = make_pix2pix(l1_weight=100.0)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-2),
+        discriminator_optimizer=keras.optimizers.Adam(1e-4),
+    )
+    sources = batch(3, size=8)
+    targets = -0.5 * sources  # a mapping the tiny generator can represent
+    data = tf.data.Dataset.from_tensor_slices((sources, targets)).batch(4).repeat()
+    before = model.evaluate(sources, targets, verbose=0, return_dict=True)
+    model.fit(data, steps_per_epoch=150, epochs=1, verbose=0)
+    after = model.evaluate(sources, targets, verbose=0, return_dict=True)
+    assert after["g_l1_loss"] < 0.25 * before["g_l1_loss"]
+    assert after["psnr"] > before["psnr"] + 6 and after["ssim"] > before["ssim"]
+
+
+def test_pix2pix_refuses_an_unconditional_discriminator_and_unpaired_batches():
+    with pytest.raises(ValueError, match="conditional discriminator"):
+        Pix2Pix(tiny_generator("g"), tiny_discriminator("d"))
+    model = make_pix2pix()
+    with pytest.raises(ValueError, match=r"\(source, target\) pairs"):
+        model.fit(tf.data.Dataset.from_tensors(batch(1)), epochs=1, verbose=0)
+
+
+def test_psnr_and_ssim_use_the_minus_one_to_one_range():
+    images = batch(4)
+    np.testing.assert_allclose(image_ssim(images, images).numpy(), 1.0, rtol=1e-6)
+    noisy = images + 0.1
+    # PSNR of a uniform 0.1 error on a range of 2: 20 log10(2 / 0.1).
+    np.testing.assert_allclose(image_psnr(images, noisy).numpy(), 20 * np.log10(20), rtol=1e-4)
+
+
+def test_image_pool_fills_then_returns_old_images_and_its_state_is_saved(tmp_path):
+    pool = ImagePool(3, (2, 2, 1), seed=0)
+    first = tf.reshape(tf.range(2 * 4, dtype=tf.float32), (2, 2, 2, 1))
+    np.testing.assert_array_equal(pool(first).numpy(), first.numpy())  # not full: returned as is
+    assert int(pool.count.numpy()) == 2
+    seen = {float(v) for v in first.numpy()[:, 0, 0, 0]}
+    outputs = []
+    for step in range(20):
+        images = tf.fill((1, 2, 2, 1), 100.0 + step)
+        out = pool(images).numpy()
+        outputs.append(float(out[0, 0, 0, 0]))
+        stored = {float(v) for v in pool.images.numpy()[:, 0, 0, 0]}
+        # Every returned image is either the new one or one the pool held before this call.
+        assert outputs[-1] == 100.0 + step or outputs[-1] in seen
+        seen = stored | seen
+    assert int(pool.count.numpy()) == 3
+    old = [value for step, value in enumerate(outputs[1:], 1) if value != 100.0 + step]
+    assert 3 <= len(old) <= 17  # about half the images are swapped for history
+
+    model = make_cyclegan(pool_size=4)
+    model.train_on_batch(batch(1), batch(2))
+    restored = keras_round_trip(model, tmp_path)
+    np.testing.assert_array_equal(restored.pool_b.images.numpy(), model.pool_b.images.numpy())
+    assert int(restored.pool_b.count.numpy()) == 2
+
+
+def test_linear_decay_after_a_constant_phase():
+    schedule = LinearDecayAfter(2e-4, constant_steps=100, decay_steps=100)
+    values = [float(schedule(step)) for step in (0, 99, 100, 150, 200, 300)]
+    np.testing.assert_allclose(values, [2e-4, 2e-4, 2e-4, 1e-4, 0.0, 0.0], atol=1e-12)
+    assert LinearDecayAfter.from_config(schedule.get_config()).decay_steps == 100
+    with pytest.raises(ValueError, match="decay_steps"):
+        LinearDecayAfter(1e-3, 10, 0)
+
+
+def test_cyclegan_step_leaves_d_statistics_to_d_and_trains_all_four_networks():
+    model = make_cyclegan()
+    before = {
+        m.name: weights_of(m)
+        for m in (*model.generator_networks(), *model.discriminator_networks())
+    }
+    logs = model.train_on_batch(batch(1), batch(2), return_dict=True)
+    for network in (*model.generator_networks(), *model.discriminator_networks()):
+        assert changed_paths(before[network.name], weights_of(network)), network.name
+    assert {"cycle_loss", "identity_loss", "d_a_loss", "d_b_loss", "g_loss"} <= set(logs)
+    assert "psnr" not in logs  # unpaired training batches have no truth to compare with
+    assert model.identity_weight == 0.5 * model.cycle_weight == 5.0
+
+
+def test_cyclegan_generator_update_ignores_the_discriminators_statistics():
+    model = make_cyclegan()
+    a, b = batch(1), batch(2)
+    snapshot = model._frozen_discriminator_state()
+    with tf.GradientTape():
+        model.generator_terms(a, b, training=True)  # D in training mode moves its statistics
+    moved = [v for v, s in zip(*snapshot, strict=True) if not np.array_equal(v.numpy(), s.numpy())]
+    assert moved
+    model._restore(snapshot)
+    for variable, value in zip(*snapshot, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value.numpy())
+
+
+def test_cyclegan_round_trip_gives_identical_outputs_and_resumes_identically(tmp_path):
+    a, b = batch(1), batch(2)
+    model = make_cyclegan()
+    model.train_on_batch(a, b)
+    restored = keras_round_trip(model, tmp_path)
+    np.testing.assert_allclose(restored(a).numpy(), model(a).numpy(), atol=1e-6)
+    for _ in range(2):  # both continue the same way: optimizers, pools and seeds were saved
+        model.train_on_batch(a, b)
+        restored.train_on_batch(a, b)
+    assert_weights_equal(
+        weights_of(model, skip_seed_states=False), weights_of(restored, skip_seed_states=False)
+    )
+    assert os.path.exists(tmp_path / "model.keras")
+
+
+def test_cyclegan_validation_reports_psnr_and_ssim_against_paired_truth():
+    model = make_cyclegan()
+    logs = model.evaluate(batch(1), batch(2), verbose=0, return_dict=True)
+    assert {"psnr", "ssim", "cycle_loss"} <= set(logs)
+
+
+def test_cyclegan_pool_needs_an_image_shape_for_any_size_generators():
+    with pytest.raises(ValueError, match="training crop size"):
+        make_cyclegan(image_shape=None)
+    assert make_cyclegan(image_shape=None, pool_size=0).pool_b.pool_size == 0
