@@ -1,0 +1,269 @@
+"""Stylise images of any size with a trained image-to-image generator.
+
+`stylize(generator, images, style=..., strength=...)` pads each image to the generator's size
+multiple (reflection, so borders stay natural), runs it in batches through one compiled function,
+and crops back. Images larger than `max_tile_pixels` are cut into overlapping tiles whose seams
+are blended with linear ramps, so memory stays bounded and no seam shows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from keras_styletransfer.errors import InputError
+
+
+def size_multiple(generator):
+    """The multiple that the generator's input height and width must be (1 when unknown)."""
+    value = getattr(generator, "size_multiple", None)
+    return int(value) if value else 1
+
+
+def is_style_generator(generator):
+    """Whether the generator takes (image, style, strength) rather than an image alone."""
+    return len(getattr(generator, "inputs", None) or []) == 3
+
+
+def style_weights(style, style_names):
+    """The style weight vector for a style name, an index, or a {name: weight} blend.
+
+    Args:
+        style: str, int, or dict mapping style names (or indices) to non-negative weights.
+        style_names: list of str. The generator's styles, in index order.
+
+    Returns:
+        A float32 vector of length `len(style_names)` summing to 1.
+    """
+    names = list(style_names)
+    if style is None:
+        raise InputError(f"this model makes several styles; choose one with style=: {names}.")
+
+    def index_of(key):
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if 0 <= key < len(names):
+                return int(key)
+        elif key in names:
+            return names.index(key)
+        raise InputError(f"unknown style {key!r}; this model knows {names}.")
+
+    weights = np.zeros(len(names), np.float32)
+    items = style.items() if isinstance(style, dict) else [(style, 1.0)]
+    for key, weight in items:
+        weight = float(weight)
+        if not (weight >= 0 and math.isfinite(weight)):
+            raise InputError(f"style weights must be finite and >= 0; received {key!r}: {weight}.")
+        weights[index_of(key)] += weight
+    if weights.sum() <= 0:
+        raise InputError(f"style weights must not all be 0; received {style!r}.")
+    return weights / weights.sum()
+
+
+def check_strength(strength):
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        raise InputError(f"strength must be a number in [0, 1]; received {strength!r}.") from None
+    if not 0.0 <= value <= 1.0:
+        raise InputError(
+            f"strength must be in [0, 1] (0: the content image, 1: the full style); "
+            f"received {value}."
+        )
+    return value
+
+
+def to_model_range(image):
+    """An image as float32 in [-1, 1]: uint8 / uint16 are scaled, floats must already be."""
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., np.newaxis]
+    if array.ndim != 3:
+        raise InputError(f"an image must be (H, W) or (H, W, C); received shape {array.shape}.")
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 127.5 - 1.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 32767.5 - 1.0
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise InputError("the image holds NaN or infinite values.")
+    if array.min() < -1.0001 or array.max() > 1.0001:
+        raise InputError(
+            f"float images must be in [-1, 1]; this one spans [{array.min():.3g}, "
+            f"{array.max():.3g}]. Pass uint8 images, or scale with x / 127.5 - 1."
+        )
+    return array
+
+
+def _ramp(length, overlap):
+    """Blending weights along one axis of a tile: rising over the overlap at both ends."""
+    weights = np.ones(length, np.float32)
+    if overlap > 0:
+        rise = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        weights[:overlap] = np.minimum(weights[:overlap], rise)
+        weights[-overlap:] = np.minimum(weights[-overlap:], rise[::-1])
+    return weights
+
+
+def _tile_starts(length, tile, overlap):
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    starts = [*list(range(0, length - tile, step)), length - tile]
+    return sorted(set(starts))
+
+
+class Stylizer:
+    """A compiled, reusable `stylize` for one generator (see `stylize` for the arguments)."""
+
+    def __init__(self, generator, style_names=None, batch_size=4, max_tile_pixels=512 * 512):
+        import tensorflow as tf
+
+        self.generator = generator
+        self.multiple = size_multiple(generator)
+        self.styled = is_style_generator(generator)
+        self.style_names = list(style_names) if style_names else None
+        if self.styled and not self.style_names:
+            count = int(generator.inputs[1].shape[-1])
+            self.style_names = [str(i) for i in range(count)]
+        if int(batch_size) < 1:
+            raise InputError(f"batch_size must be a positive integer; received {batch_size!r}.")
+        self.batch_size = int(batch_size)
+        tile = int(math.sqrt(max_tile_pixels)) // self.multiple * self.multiple
+        if tile < self.multiple:
+            raise InputError(f"max_tile_pixels={max_tile_pixels} is too small for this model.")
+        self.tile = tile
+        self.overlap = max(self.multiple, tile // 8 // self.multiple * self.multiple)
+        if self.overlap >= self.tile:
+            self.overlap = 0
+        if self.styled:
+            self._run = tf.function(
+                lambda images, style, strength: generator(
+                    {"image": images, "style": style, "strength": strength}, training=False
+                ),
+                reduce_retracing=True,
+            )
+        else:
+            self._run = tf.function(
+                lambda images: generator(images, training=False), reduce_retracing=True
+            )
+
+    def _apply(self, batch, style, strength):
+        if not self.styled:
+            return np.asarray(self._run(batch))
+        count = len(batch)
+        return np.asarray(
+            self._run(
+                batch,
+                np.repeat(style[np.newaxis], count, axis=0),
+                np.full((count, 1), strength, np.float32),
+            )
+        )
+
+    def _pad(self, image, height, width):
+        padded_height = -(-height // self.multiple) * self.multiple
+        padded_width = -(-width // self.multiple) * self.multiple
+        pad = ((0, padded_height - height), (0, padded_width - width), (0, 0))
+        mode = "reflect" if height > 1 and width > 1 else "edge"
+        if pad[0][1] >= height or pad[1][1] >= width:
+            mode = "edge"
+        return np.pad(image, pad, mode=mode)
+
+    def _stylize_large(self, image, style, strength):
+        height, width = image.shape[:2]
+        tile = self.tile
+        padded = self._pad(image, max(height, tile), max(width, tile))
+        out = np.zeros((*padded.shape[:2], padded.shape[2]), np.float32)
+        total = np.zeros((*padded.shape[:2], 1), np.float32)
+        boxes = [
+            (top, left)
+            for top in _tile_starts(padded.shape[0], tile, self.overlap)
+            for left in _tile_starts(padded.shape[1], tile, self.overlap)
+        ]
+        weight = np.outer(_ramp(tile, self.overlap), _ramp(tile, self.overlap))[..., np.newaxis]
+        for start in range(0, len(boxes), self.batch_size):
+            chunk = boxes[start : start + self.batch_size]
+            tiles = np.stack([padded[t : t + tile, left : left + tile] for t, left in chunk])
+            results = self._apply(tiles, style, strength)
+            for (top, left), result in zip(chunk, results, strict=True):
+                out[top : top + tile, left : left + tile] += result * weight
+                total[top : top + tile, left : left + tile] += weight
+        return (out / np.maximum(total, 1e-8))[:height, :width]
+
+    def __call__(self, images, style=None, strength=1.0, verbose=0):
+        from keras.utils import Progbar
+
+        if isinstance(images, np.ndarray) and images.ndim in (2, 3):
+            images = [images]
+        images = [to_model_range(image) for image in images]
+        channels = int(self.generator.inputs[0].shape[-1])
+        for index, image in enumerate(images):
+            if image.shape[-1] != channels:
+                raise InputError(
+                    f"image {index} has {image.shape[-1]} channels but the model takes "
+                    f"{channels}; convert it (e.g. PIL's .convert('RGB'))."
+                )
+        weights, strength = None, 1.0
+        if self.styled:
+            weights = style_weights(style, self.style_names)
+            strength = check_strength(strength)
+        elif style is not None:
+            raise InputError("this model makes one style only; leave style= unset.")
+        progress = Progbar(len(images), unit_name="image") if verbose else None
+        results = [None] * len(images)
+        # Images of one size go through together; large ones are tiled.
+        groups = {}
+        for index, image in enumerate(images):
+            groups.setdefault(image.shape, []).append(index)
+        for shape, indices in groups.items():
+            height, width = shape[:2]
+            if height * width > self.tile * self.tile:
+                for index in indices:
+                    results[index] = self._stylize_large(images[index], weights, strength)
+                    if progress:
+                        progress.add(1)
+                continue
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start : start + self.batch_size]
+                batch = np.stack([self._pad(images[i], height, width) for i in chunk])
+                for index, result in zip(chunk, self._apply(batch, weights, strength), strict=True):
+                    results[index] = result[:height, :width]
+                if progress:
+                    progress.add(len(chunk))
+        return [np.clip(result, -1.0, 1.0) for result in results]
+
+
+def stylize(
+    generator,
+    images,
+    style=None,
+    strength=1.0,
+    style_names=None,
+    batch_size=4,
+    max_tile_pixels=512 * 512,
+    verbose=0,
+):
+    """Stylise images of any size with a trained generator.
+
+    Args:
+        generator: keras.Model. An image generator (one input), or a multi-style generator
+            taking `{"image", "style", "strength"}`.
+        images: one image (H, W, C) or a list / array of images, uint8 or float in [-1, 1];
+            sizes may differ.
+        style: str, int or dict. For a multi-style generator: a style name or index, or a
+            blend such as `{"pencil": 0.3, "watercolour": 0.7}`. Defaults to None.
+        strength: float in [0, 1]. 0 gives the content image back, 1 the full style.
+            Defaults to 1.
+        style_names: list of str. Names of the generator's styles, in index order. Defaults
+            to the names saved with the model, else "0", "1", ...
+        batch_size: int. Images (or tiles) per call. Defaults to 4.
+        max_tile_pixels: int. Larger images are processed in overlapping tiles of about this
+            many pixels, blended at the seams. Defaults to 512 * 512.
+        verbose: int. 1 shows a progress bar. Defaults to 0.
+
+    Returns:
+        A list of float32 images in [-1, 1], each the size of its input.
+    """
+    names = style_names or getattr(generator, "style_names", None)
+    stylizer = Stylizer(generator, names, batch_size=batch_size, max_tile_pixels=max_tile_pixels)
+    return stylizer(images, style=style, strength=strength, verbose=verbose)
