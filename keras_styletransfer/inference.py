@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.models.base import named_input
 
 
 def size_multiple(generator):
@@ -124,7 +125,7 @@ class Stylizer:
         self.styled = is_style_generator(generator)
         self.style_names = list(style_names) if style_names else None
         if self.styled and not self.style_names:
-            count = int(generator.inputs[1].shape[-1])
+            count = int(named_input(generator, "style", 1).shape[-1])
             self.style_names = [str(i) for i in range(count)]
         if int(batch_size) < 1:
             raise InputError(f"batch_size must be a positive integer; received {batch_size!r}.")
@@ -196,7 +197,7 @@ class Stylizer:
         if isinstance(images, np.ndarray) and images.ndim in (2, 3):
             images = [images]
         images = [to_model_range(image) for image in images]
-        channels = int(self.generator.inputs[0].shape[-1])
+        channels = int(named_input(self.generator, "image", 0).shape[-1])
         for index, image in enumerate(images):
             if image.shape[-1] != channels:
                 raise InputError(

@@ -11,6 +11,7 @@ from keras_styletransfer.models.translation import (
     CycleGAN,
     ImagePool,
     LinearDecayAfter,
+    MultiStyleGAN,
     Pix2Pix,
     image_psnr,
     image_ssim,
@@ -227,3 +228,68 @@ def test_cyclegan_pool_needs_an_image_shape_for_any_size_generators():
     with pytest.raises(ValueError, match="training crop size"):
         make_cyclegan(image_shape=None)
     assert make_cyclegan(image_shape=None, pool_size=0).pool_b.pool_size == 0
+
+
+def tiny_style_generator(domains):
+    image = keras.Input((None, None, 3), name="image")
+    style = keras.Input((domains,), name="style")
+    strength = keras.Input((1,), name="strength")
+    condition = keras.layers.Multiply()([style, strength])
+    shift = keras.layers.Dense(3, name="shift")(condition)
+    x = keras.layers.Conv2D(3, 3, padding="same", activation="tanh")(image)
+    x = keras.layers.Add()([x, keras.layers.Reshape((1, 1, 3))(shift)])
+    blended = keras.layers.Lambda(lambda t: t[0] + t[2][:, :, None, None] * (t[1] - t[0]))(
+        [image, x, strength]
+    )
+    return keras.Model({"image": image, "style": style, "strength": strength}, blended)
+
+
+def tiny_style_discriminator(domains):
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 4, strides=2, padding="same", activation="relu")(images)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(images, [keras.layers.Dense(1)(x), keras.layers.Dense(domains)(x)])
+
+
+def make_multistyle(**kwargs):
+    model = MultiStyleGAN(
+        tiny_style_generator(3),
+        tiny_style_discriminator(3),
+        ["pencil", "cartoon"],
+        seed=1,
+        **kwargs,
+    )
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+    )
+    return model
+
+
+def test_multistyle_step_trains_both_and_reports_style_terms():
+    model = make_multistyle()
+    content, styled = batch(1), batch(2)
+    indices = tf.constant([0, 1])
+    before_g, before_d = weights_of(model.generator), weights_of(model.discriminator)
+    logs = model.train_on_batch((content, styled, indices), return_dict=True)
+    assert changed_paths(before_g, weights_of(model.generator))
+    assert changed_paths(before_d, weights_of(model.discriminator))
+    assert {"g_style_loss", "d_style_loss", "cycle_loss", "d_style_accuracy"} <= set(logs)
+    assert model.domain_names == ["pencil", "cartoon", "photo"]
+    rendered = model.render(content, tf.constant([0, 1]), 0.0)
+    np.testing.assert_allclose(rendered.numpy(), content.numpy(), atol=1e-6)  # strength 0
+
+
+def test_multistyle_round_trip_and_clear_errors(tmp_path):
+    model = make_multistyle()
+    model.train_on_batch((batch(1), batch(2), tf.constant([0, 1])))
+    path = str(tmp_path / "multistyle.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=False)  # the test G has a Lambda layer
+    assert restored.style_names == ["pencil", "cartoon"]
+    inputs = {"image": batch(3), "style": tf.one_hot([1, 0], 3), "strength": tf.fill((2, 1), 0.7)}
+    np.testing.assert_allclose(restored(inputs).numpy(), model(inputs).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="3 style slots; 3 styles plus the content domain need 4"):
+        MultiStyleGAN(tiny_style_generator(3), tiny_style_discriminator(3), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="style_indices"):
+        model.train_on_batch((batch(1), batch(2)))

@@ -48,3 +48,12 @@ class GraphModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def named_input(model, name, fallback_index):
+    """The input tensor of `model` called `name` (dict inputs are not kept in call order)."""
+    inputs = list(getattr(model, "inputs", None) or [])
+    for tensor in inputs:
+        if getattr(tensor, "name", "").split(":")[0] == name:
+            return tensor
+    return inputs[fallback_index]
