@@ -3,6 +3,8 @@
     keras-styletransfer presets
     keras-styletransfer train --preset doc002_mnist --epochs 5 [--run-dir DIR] [--data SOURCE]
     keras-styletransfer sample --model DIR/final.keras --out grid.png [--num 64]
+    keras-styletransfer stylize --model M.keras [--style S | --blend a=.3,b=.7] [--strength .7]
+        INPUT... --out DIR
     keras-styletransfer demo [--run-dir saved_models/demo]
 
 Bad input is reported as one line on stderr (exit status 2), never a traceback; `--debug` shows it.
@@ -75,6 +77,30 @@ def build_parser():
     sample.add_argument("--out", required=True, help="PNG file to write")
     sample.add_argument("--num", type=_positive_int, default=64)
     sample.add_argument("--seed", type=int, default=0)
+
+    stylize = commands.add_parser("stylize", help="stylise image files with a trained model")
+    stylize.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    stylize.add_argument(
+        "--model", required=True, help="a .keras file: a trained model or generator"
+    )
+    stylize.add_argument("--out", required=True, help="output folder")
+    stylize.add_argument("--style", default=None, help="style name (multi-style models)")
+    stylize.add_argument(
+        "--blend",
+        default=None,
+        help="style weights, e.g. 'pencil=0.3,cartoon=0.7' (multi-style models)",
+    )
+    stylize.add_argument("--strength", type=float, default=1.0, help="0 (photo) to 1 (full style)")
+    stylize.add_argument(
+        "--direction", choices=("AB", "BA"), default="AB", help="CycleGAN: A->B or B->A"
+    )
+    stylize.add_argument("--batch-size", type=_positive_int, default=4)
+    stylize.add_argument(
+        "--max-tile-pixels",
+        type=_positive_int,
+        default=512 * 512,
+        help="larger images are processed in blended tiles of about this many pixels",
+    )
 
     demo = commands.add_parser("demo", help="the README's main job on the embedded data")
     demo.add_argument("--run-dir", default=os.path.join("saved_models", "demo"))
@@ -152,6 +178,90 @@ def _sample(args):
     return 0
 
 
+def _parse_blend(text):
+    weights = {}
+    for item in text.split(","):
+        name, separator, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            separator = ""
+        if not separator or not name.strip():
+            raise InputError(
+                f"--blend takes name=weight pairs separated by commas; received {text!r}."
+            )
+    return weights
+
+
+def load_generator(path, direction="AB"):
+    """The generator inside a `.keras` file and its style names (None for one-style models)."""
+    if not os.path.isfile(path):
+        raise InputError(f"model file {path!r} not found; pass a .keras file from training.")
+    import keras
+
+    from keras_styletransfer.models import translation  # registers the classes
+
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as error:
+        raise InputError(f"cannot load {path!r} as a Keras model: {error}") from None
+    if isinstance(model, translation.MultiStyleGAN):
+        return model.generator, model.domain_names
+    if isinstance(model, translation.CycleGAN):
+        return (model.generator_ab if direction == "AB" else model.generator_ba), None
+    if isinstance(model, translation.Pix2Pix):
+        return model.generator, None
+    from keras_styletransfer.models.gan import GAN
+
+    if isinstance(model, GAN):
+        raise InputError(f"{path!r} holds a noise GAN; use `sample`, not `stylize`.")
+    return model, getattr(model, "style_names", None)
+
+
+def _stylize(args):
+    if args.style and args.blend:
+        raise InputError("pass --style or --blend, not both.")
+    from keras_styletransfer.inference import check_strength
+
+    strength = check_strength(args.strength)
+    style = _parse_blend(args.blend) if args.blend else args.style
+    from keras_styletransfer.inference import (
+        Stylizer,
+        collect_inputs,
+        contact_sheet,
+        is_style_generator,
+        style_weights,
+    )
+
+    paths, images, skipped = collect_inputs(args.inputs)
+    generator, names = load_generator(args.model, args.direction)
+    if is_style_generator(generator):
+        style_weights(style, names or ["0"])  # check the style before any work
+    stylizer = Stylizer(
+        generator, names, batch_size=args.batch_size, max_tile_pixels=args.max_tile_pixels
+    )
+    outputs = stylizer(images, style=style, strength=strength, verbose=1)
+
+    from keras_styletransfer.images import save_png, to_uint8
+
+    os.makedirs(args.out, exist_ok=True)
+    written, used = [], set()
+    for path, output in zip(paths, outputs, strict=True):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name, counter = f"{stem}.png", 1
+        while name in used:  # two inputs with one name in different folders
+            counter += 1
+            name = f"{stem}_{counter}.png"
+        used.add(name)
+        written.append(save_png(to_uint8(output), os.path.join(args.out, name)))
+    sheet = contact_sheet([(image, to_uint8(o)) for image, o in zip(images, outputs, strict=True)])
+    sheet_path = save_png(sheet, os.path.join(args.out, "contact_sheet.png"))
+    print(f"stylised {len(written)} image(s) into {args.out}; contact sheet {sheet_path}")
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0][0]} ({skipped[0][1]})")
+    return 0
+
+
 def _demo(args):
     print(f"{PROG} demo: document 002's MNIST GAN on the embedded real digits, then quality.")
     # The demo is re-run freely: a finished demo run is replaced, an interrupted one resumed.
@@ -161,6 +271,10 @@ def _demo(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:
+        # TensorFlow's C++ log ("failed call to cuInit" on every machine without a GPU) would
+        # bury the command's own messages; its errors still arrive as exceptions. --debug keeps it.
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     try:
         if args.command == "presets":
             from keras_styletransfer.models.presets import PRESETS
@@ -172,6 +286,8 @@ def main(argv=None):
             return _train(args)
         if args.command == "sample":
             return _sample(args)
+        if args.command == "stylize":
+            return _stylize(args)
         if args.command == "demo":
             return _demo(args)
     except InputError as error:

@@ -9,6 +9,7 @@ are blended with linear ramps, so memory stays bounded and no seam shows.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -268,3 +269,84 @@ def stylize(
     names = style_names or getattr(generator, "style_names", None)
     stylizer = Stylizer(generator, names, batch_size=batch_size, max_tile_pixels=max_tile_pixels)
     return stylizer(images, style=style, strength=strength, verbose=verbose)
+
+
+def read_image_file(path):
+    """A file as uint8 RGB `(H, W, 3)`: palette, gray, gray+alpha and RGBA are converted (alpha
+    composited on white), 16-bit gray is scaled to 8 bits. Raises `InputError` if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+                array = np.asarray(image, dtype=np.float64)
+                peak = 65535.0 if image.mode.startswith("I;16") else max(array.max(), 1.0)
+                gray = np.round(np.clip(array / peak, 0, 1) * 255).astype(np.uint8)
+                return np.repeat(gray[..., np.newaxis], 3, axis=-1)
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                rgba = image.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+            return np.asarray(image.convert("RGB"))
+    except Exception as error:
+        raise InputError(
+            f"cannot read {path!r} as an image ({type(error).__name__}: {error})."
+        ) from None
+
+
+def collect_inputs(inputs):
+    """Image files from a list of files and folders, unreadable ones skipped and counted.
+
+    Returns:
+        `(paths, images, skipped)`: readable paths, their uint8 RGB arrays, and
+        `(path, reason)` for each skipped file.
+    """
+    from keras_styletransfer.data.folders import IMAGE_EXTENSIONS, list_image_files
+
+    files = []
+    for item in inputs:
+        if os.path.isdir(item):
+            files.extend(list_image_files(item))
+        elif os.path.isfile(item):
+            files.append(item)
+        else:
+            raise InputError(f"input {item!r} is neither a file nor a folder.")
+    paths, images, skipped = [], [], []
+    for path in files:
+        if not path.lower().endswith(IMAGE_EXTENSIONS):
+            skipped.append((path, "not an image file name"))
+            continue
+        try:
+            images.append(read_image_file(path))
+        except InputError as error:
+            skipped.append((path, str(error)))
+            continue
+        paths.append(path)
+    if not images:
+        reasons = "; ".join(f"{p}: {r}" for p, r in skipped[:3])
+        raise InputError(f"no readable images among the inputs ({reasons}).")
+    return paths, images, skipped
+
+
+def contact_sheet(rows, height=160, padding=4):
+    """A uint8 sheet with one row per `(input, output, ...)` tuple of uint8 images, each scaled
+    to `height` pixels high."""
+    from PIL import Image
+
+    def scaled(image):
+        image = Image.fromarray(image)
+        width = max(1, round(image.width * height / image.height))
+        return np.asarray(image.resize((width, height), Image.BILINEAR))
+
+    lines = [[scaled(image) for image in row] for row in rows]
+    widths = [sum(i.shape[1] for i in line) + padding * (len(line) - 1) for line in lines]
+    sheet = np.full(
+        (len(lines) * (height + padding) - padding, max(widths), 3), 255, dtype=np.uint8
+    )
+    for index, line in enumerate(lines):
+        left, top = 0, index * (height + padding)
+        for image in line:
+            sheet[top : top + height, left : left + image.shape[1]] = image
+            left += image.shape[1] + padding
+    return sheet

@@ -188,3 +188,69 @@ def test_a_killed_training_run_resumes_where_it_stopped(tmp_path):
     # The resumed run trained only the epochs the killed one had not finished.
     assert len(history["g_loss"]) < 3
     assert (run_dir / "final.keras").is_file()
+
+
+def saved_pix2pix(path):
+    import keras
+
+    from keras_styletransfer.models.translation import Pix2Pix
+
+    images = keras.Input((None, None, 3))
+    generator = keras.Model(
+        images, keras.layers.Conv2D(3, 3, padding="same", activation="tanh")(images)
+    )
+    condition, image = keras.Input((None, None, 3)), keras.Input((None, None, 3))
+    joined = keras.layers.Concatenate()([condition, image])
+    discriminator = keras.Model([condition, image], keras.layers.Conv2D(1, 4)(joined))
+    model = Pix2Pix(generator, discriminator)
+    model.compile()
+    model.save(path)
+    return model
+
+
+def test_stylize_writes_every_readable_image_at_its_size_and_a_contact_sheet(tmp_path):
+    model_path = tmp_path / "p2p.keras"
+    saved_pix2pix(str(model_path))
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)).save(inputs / "a.png")
+    Image.fromarray(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)).save(inputs / "rgba.png")
+    Image.fromarray(rng.integers(0, 65535, (16, 16), dtype=np.uint16)).save(inputs / "deep.png")
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    out = tmp_path / "out"
+    result = run_cli("stylize", "--model", str(model_path), "--out", str(out), str(inputs))
+    assert result.returncode == 0, result.stderr
+    assert "skipped 1 unreadable file" in result.stdout
+    sizes = {p.name: Image.open(p).size for p in out.glob("*.png")}
+    assert sizes["a.png"] == (53, 37) and sizes["rgba.png"] == (30, 20)
+    assert sizes["deep.png"] == (16, 16)
+    assert "contact_sheet.png" in sizes
+
+
+def test_stylize_bad_options_are_one_clear_line(tmp_path):
+    model_path = tmp_path / "p2p.keras"
+    saved_pix2pix(str(model_path))
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    out = str(tmp_path / "out")
+    assert_one_line_error(
+        run_cli(
+            "stylize", "--model", str(model_path), "--strength", "1.5", "--out", out, str(image)
+        ),
+        "strength must be in [0, 1]",
+    )
+    assert_one_line_error(
+        run_cli(
+            "stylize", "--model", str(model_path), "--style", "pencil", "--out", out, str(image)
+        ),
+        "one style only",
+    )
+    assert_one_line_error(
+        run_cli("stylize", "--model", str(tmp_path / "none.keras"), "--out", out, str(image)),
+        "not found",
+    )
+    assert_one_line_error(
+        run_cli("stylize", "--model", str(model_path), "--out", out, str(tmp_path / "nope")),
+        "neither a file nor a folder",
+    )
