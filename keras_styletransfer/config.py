@@ -171,3 +171,87 @@ def load_arrays(path, mmap_mode=None):
         f"{path!r} holds arrays {names}; name the images array 'images' "
         "(np.savez(path, images=...))."
     )
+
+
+TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle")
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationConfig:
+    """Everything that defines one image-to-image training run on the offline photo set.
+
+    Args:
+        family: str. "pix2pix" (paired), "cyclegan" (unpaired) or "multistyle" (unpaired, one
+            generator for every style). Defaults to "pix2pix".
+        styles: tuple of str. One style for pix2pix and CycleGAN; one or more for multistyle.
+            Defaults to ("pencil",).
+        image_size: int. Training crop side. Defaults to 64.
+        epochs: int. Defaults to 10.
+        steps_per_epoch: int. Defaults to 100.
+        batch_size: int. Defaults to 4.
+        filters: int. Width of the first layer of G and D. Defaults to 32.
+        learning_rate: float. Adam's, with beta_1 = 0.5. Defaults to 2e-4.
+        seed: int. Defaults to 0.
+    """
+
+    family: str = "pix2pix"
+    styles: tuple = ("pencil",)
+    image_size: int = 64
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    batch_size: int = 4
+    filters: int = 32
+    learning_rate: float = 2e-4
+    seed: int = 0
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    def save(self, run_dir):
+        os.makedirs(run_dir, exist_ok=True)
+        path = os.path.join(run_dir, "config.json")
+        with open(path, "w") as file:
+            file.write(self.to_json() + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as file:
+            values = json.load(file)
+        values["styles"] = tuple(values.get("styles", ()))
+        return cls(**values)
+
+
+def validate_translation_config(config):
+    """Check a TranslationConfig before TensorFlow loads; raise `InputError` saying what to do."""
+    from keras_styletransfer.data.styles import STYLES
+
+    if config.family not in TRANSLATION_FAMILIES:
+        raise InputError(
+            f"unknown family {config.family!r}; choose one of {', '.join(TRANSLATION_FAMILIES)}."
+        )
+    styles = tuple(config.styles)
+    unknown = [s for s in styles if s not in STYLES]
+    if not styles or unknown:
+        raise InputError(
+            f"unknown or missing style(s) {unknown or styles!r}; choose from {', '.join(STYLES)}."
+        )
+    if config.family != "multistyle" and len(styles) != 1:
+        raise InputError(
+            f"{config.family} learns one style per model; received {len(styles)} "
+            f"({', '.join(styles)}). Train one model per style, or use --family multistyle."
+        )
+    for field in ("epochs", "steps_per_epoch", "batch_size", "filters"):
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(
+                f"{field.replace('_', ' ')} must be a positive integer; got {value!r}."
+            )
+    if not isinstance(config.image_size, int) or config.image_size < 32 or config.image_size % 32:
+        raise InputError(
+            f"image size must be a multiple of 32 (the generators' stride), at least 32; got "
+            f"{config.image_size!r}."
+        )
+    if not config.learning_rate > 0:
+        raise InputError(f"learning rate must be > 0; got {config.learning_rate!r}.")
+    return config
