@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -44,21 +45,33 @@ def scan_images(files):
     Corrupt, truncated or non-image files are skipped with a warning that counts them, so one
     bad file never stops a run and never becomes a silently wrong image.
     """
+    readable, channels, _, skipped = _scan_headers(files)
+    return readable, channels, skipped
+
+
+def _read_header(path):
+    """(mode, (width, height)) of an image file; raises on corrupt or truncated files."""
     from PIL import Image
 
-    readable, channels, skipped = [], [], []
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        image.load()  # verify() misses truncated pixel data; load() does not
+        return image.mode, image.size
+
+
+def _scan_headers(files):
+    """(readable files, channel counts, (width, height) sizes, skipped), with a counted warning."""
+    readable, channels, sizes, skipped = [], [], [], []
     for path in files:
         try:
-            with Image.open(path) as image:
-                image.verify()
-            with Image.open(path) as image:
-                image.load()  # verify() misses truncated pixel data; load() does not
-                mode = image.mode
+            mode, size = _read_header(path)
         except Exception as error:
             skipped.append((path, f"{type(error).__name__}: {error}"))
             continue
         readable.append(path)
         channels.append(_CHANNELS_OF_MODE.get(mode, 3))
+        sizes.append(size)
     if skipped:
         logger.warning(
             "skipped %d unreadable file(s) of %d, e.g. %s (%s)",
@@ -67,7 +80,78 @@ def scan_images(files):
             skipped[0][0],
             skipped[0][1],
         )
-    return readable, channels, skipped
+    return readable, channels, sizes, skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderScan:
+    """What `scan_folder` found under a folder.
+
+    Attributes:
+        folder: str. The folder scanned.
+        files: list of str. Readable image files, sorted.
+        channels: list of int. Channel count of each readable file (before conversion).
+        sizes: list of (width, height). Size of each readable file.
+        skipped: list of (path, reason). Image files that could not be read.
+        ignored: list of str. Files without an image extension.
+    """
+
+    folder: str
+    files: list
+    channels: list
+    sizes: list
+    skipped: list
+    ignored: list
+
+
+def scan_folder(folder, recursive=True, what="image folder"):
+    """Find and check every image file under `folder`: non-image files are ignored and
+    unreadable images skipped, each with a warning that counts them.
+
+    Args:
+        folder: str. The folder.
+        recursive: bool. Also look in sub-folders. Defaults to True.
+        what: str. How error messages name the folder. Defaults to "image folder".
+
+    Returns:
+        A `FolderScan`. Raises `DataSourceError` when the folder is missing, holds no image
+        files, or none of them can be read.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise DataSourceError(
+            f"{what} {folder!r} does not exist or is not a folder; pass a folder of images "
+            "(PNG, JPEG, BMP, GIF)."
+        )
+    images, ignored = [], []
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            (images if name.lower().endswith(IMAGE_EXTENSIONS) else ignored).append(path)
+        if not recursive:
+            break
+    if ignored:
+        logger.warning(
+            "ignored %d non-image file(s) under %s (only %s are read), e.g. %s",
+            len(ignored),
+            folder,
+            ", ".join(IMAGE_EXTENSIONS),
+            ignored[0],
+        )
+    if not images:
+        raise DataSourceError(
+            f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in the {what} {folder!r}"
+            + (f" ({len(ignored)} other file(s) ignored)." if ignored else ".")
+        )
+    images.sort()
+    readable, channels, sizes, skipped = _scan_headers(images)
+    if not readable:
+        raise DataSourceError(
+            f"none of the {len(images)} image files in the {what} {folder!r} could be read "
+            f"(e.g. {skipped[0][0]}: {skipped[0][1]})."
+        )
+    return FolderScan(folder, readable, channels, sizes, skipped, ignored)
 
 
 def from_image_folder(
