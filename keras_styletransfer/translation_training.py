@@ -113,7 +113,7 @@ def build_model(config):
                 num_downsamplings=downsamplings, filters=filters, max_filters=8 * filters
             ),
             discriminators.PatchGANDiscriminator(
-                num_layers=2, filters=filters, conditional=True, name="patchgan"
+                num_layers=2, filters=filters, conditional=True, norm="batch", name="patchgan"
             ),
             seed=config.seed,
         )
@@ -216,7 +216,7 @@ def save_patch_map(model, config, data, path):
     if isinstance(model, MultiStyleGAN):
         return None
     content = data.test_content[:4]
-    outputs = translate(model, content)
+    outputs = tf.constant(translate(model, content))
     if isinstance(model, Pix2Pix):
         logits = model.discriminator([_unit(content), outputs], training=False)
     else:

@@ -128,3 +128,162 @@ class MNISTDiscriminator(GraphModel):
         super().__init__(inputs=images, outputs=logits, name=name, **kwargs)
         self.image_shape = image_shape
         self._remember_config(image_shape=image_shape, filters=filters, dropout=float(dropout))
+
+
+# --- image-to-image discriminators: any size, logits per patch or per image ----------------------
+
+
+def _norm_layer(norm, name):
+    if norm == "batch":
+        return layers.BatchNormalization(name=name)
+    if norm == "instance":
+        from keras_styletransfer.layers import instance_norm
+
+        return instance_norm(name)
+    raise ValueError(f"`norm` must be 'batch' or 'instance'; received {norm!r}.")
+
+
+def _patch_trunk(x, num_layers, filters, norm):
+    """pix2pix / CycleGAN trunk: C64 (no norm), then num_layers - 1 stride-2 and one stride-1
+    4x4 conv with norm and LeakyReLU(0.2)."""
+    initializer = keras.initializers.RandomNormal(0.0, 0.02)
+    x = layers.Conv2D(
+        filters, 4, strides=2, padding="same", kernel_initializer=initializer, name="conv1"
+    )(x)
+    x = layers.LeakyReLU(0.2, name="conv1_lrelu")(x)
+    for index in range(2, num_layers + 2):
+        width = filters * min(2 ** (index - 1), 8)
+        strides = 2 if index <= num_layers else 1
+        x = layers.Conv2D(
+            width,
+            4,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=initializer,
+            name=f"conv{index}",
+        )(x)
+        x = _norm_layer(norm, f"conv{index}_norm")(x)
+        x = layers.LeakyReLU(0.2, name=f"conv{index}_lrelu")(x)
+    return x
+
+
+def patch_receptive_field(num_layers):
+    """Receptive field in pixels of a PatchGAN with `num_layers` (70 for 3, 34 for 2, 16 for 1).
+
+    Walks the stack backwards: 4x4 kernels, `num_layers` stride-2 convs then two stride-1 convs
+    (the last trunk conv and the 1-channel head).
+    """
+    strides = [2] * num_layers + [1, 1]
+    field = 1
+    for stride in reversed(strides):
+        field = (field - 1) * stride + 4
+    return field
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PatchGANDiscriminator(GraphModel):
+    """PatchGAN: a map of logits, each judging one overlapping patch (Isola et al., 2017).
+
+    `num_layers=3` is the standard 70x70 PatchGAN. `conditional=True` makes pix2pix's
+    discriminator: it takes `[condition, image]` (inputs named "condition" and "image") and
+    judges the pair, concatenated on channels.
+
+    Args:
+        num_layers: int. Stride-2 convolutions. Defaults to 3.
+        filters: int. Width of the first layer. Defaults to 64.
+        channels: int. Channels of the judged image. Defaults to 3.
+        conditional: bool. Defaults to False.
+        condition_channels: int. Channels of the condition image. Defaults to 3.
+        norm: str. "batch" (pix2pix) or "instance" (CycleGAN). Defaults to "instance".
+        name: str. Defaults to "patchgan_discriminator".
+    """
+
+    def __init__(
+        self,
+        num_layers=3,
+        filters=64,
+        channels=3,
+        conditional=False,
+        condition_channels=3,
+        norm="instance",
+        name="patchgan_discriminator",
+        **kwargs,
+    ):
+        from keras_styletransfer.models.base import check_positive_int
+
+        num_layers = check_positive_int(num_layers, "num_layers")
+        filters = check_positive_int(filters, "filters")
+        channels = check_positive_int(channels, "channels")
+        condition_channels = check_positive_int(condition_channels, "condition_channels")
+        _norm_layer(norm, None)  # validates the name
+        image = keras.Input((None, None, channels), name="image")
+        if conditional:
+            condition = keras.Input((None, None, condition_channels), name="condition")
+            inputs = [condition, image]
+            x = layers.Concatenate(name="pair")([condition, image])
+        else:
+            inputs, x = image, image
+        x = _patch_trunk(x, num_layers, filters, norm)
+        logits = layers.Conv2D(1, 4, padding="same", name="patch_logits")(x)
+        super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
+        self.receptive_field = patch_receptive_field(num_layers)
+        self._remember_config(
+            num_layers=num_layers,
+            filters=filters,
+            channels=channels,
+            conditional=bool(conditional),
+            condition_channels=condition_channels,
+            norm=norm,
+        )
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class GlobalPoolDiscriminator(GraphModel):
+    """The PatchGAN trunk with a global-average-pool head: one logit per image.
+
+    Pooled heads give far more faithful Grad-CAM maps than Flatten + Dense (DESIGN.md §3). With
+    `num_styles > 0` it has a second output, logits of an auxiliary style classifier (AC-GAN /
+    StarGAN): outputs `[adversarial_logits (B, 1), style_logits (B, num_styles)]`.
+
+    Args:
+        num_layers: int. Defaults to 3.
+        filters: int. Defaults to 64.
+        channels: int. Defaults to 3.
+        num_styles: int. Defaults to 0 (no style head).
+        norm: str. Defaults to "instance".
+        name: str. Defaults to "global_pool_discriminator".
+    """
+
+    def __init__(
+        self,
+        num_layers=3,
+        filters=64,
+        channels=3,
+        num_styles=0,
+        norm="instance",
+        name="global_pool_discriminator",
+        **kwargs,
+    ):
+        from keras_styletransfer.models.base import check_positive_int
+
+        num_layers = check_positive_int(num_layers, "num_layers")
+        filters = check_positive_int(filters, "filters")
+        channels = check_positive_int(channels, "channels")
+        if isinstance(num_styles, bool) or not isinstance(num_styles, int) or num_styles < 0:
+            raise ValueError(f"`num_styles` must be an integer >= 0; received {num_styles!r}.")
+        _norm_layer(norm, None)
+        image = keras.Input((None, None, channels), name="image")
+        x = _patch_trunk(image, num_layers, filters, norm)
+        pooled = layers.GlobalAveragePooling2D(name="pool")(x)
+        outputs = layers.Dense(1, name="adversarial_logits")(pooled)
+        if num_styles:
+            outputs = [outputs, layers.Dense(num_styles, name="style_logits")(pooled)]
+        super().__init__(inputs=image, outputs=outputs, name=name, **kwargs)
+        self._remember_config(
+            num_layers=num_layers,
+            filters=filters,
+            channels=channels,
+            num_styles=num_styles,
+            norm=norm,
+        )

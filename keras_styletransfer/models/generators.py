@@ -199,3 +199,311 @@ class MNISTGenerator(GraphModel):
             channels=channels,
             batch_norm=bool(batch_norm),
         )
+
+
+# --- image-to-image generators: any height and width the architecture allows ---------------------
+
+
+def _check_dropout(dropout):
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1); received {dropout!r}.")
+    return float(dropout)
+
+
+def check_image_size(generator, height, width):
+    """Raise a clear error unless `height` and `width` are multiples of the generator's stride."""
+    multiple = getattr(generator, "size_multiple", 1)
+    if height % multiple or width % multiple or height < multiple or width < multiple:
+        raise ValueError(
+            f"{generator.name} takes heights and widths that are multiples of {multiple}; "
+            f"received {height}x{width}. Pad or crop the image (stylize() pads for you)."
+        )
+
+
+def _image_input(channels, name="image"):
+    return keras.Input(shape=(None, None, channels), name=name)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class EncoderDecoderGenerator(GraphModel):
+    """Document 003's encoder/decoder generator, with its decoder fixed to upsample.
+
+    Encoder, as the document: Conv 3x3 stride 2 with 64, 128, 256, 512 filters, each followed by
+    LeakyReLU(0.2). The document's "decoder" used stride-2 *convolutions* again, so its output
+    was 1/256 of the image's area; here the decoder mirrors the encoder with stride-2 transposed
+    convolutions (256, 128, 64, then `channels`), ReLU between and tanh at the end, so the output
+    has the input's size. Sizes must be multiples of 16.
+
+    Args:
+        filters: tuple of int. Encoder widths. Defaults to (64, 128, 256, 512).
+        channels: int. Image channels. Defaults to 3.
+        name: str. Defaults to "encoder_decoder_generator".
+    """
+
+    def __init__(
+        self, filters=(64, 128, 256, 512), channels=3, name="encoder_decoder_generator", **kwargs
+    ):
+        filters = as_tuple(filters, "filters")
+        channels = check_positive_int(channels, "channels")
+        images = _image_input(channels)
+        x = images
+        for index, width in enumerate(filters, start=1):
+            x = layers.Conv2D(width, 3, strides=2, padding="same", name=f"encode{index}")(x)
+            x = layers.LeakyReLU(0.2, name=f"encode{index}_lrelu")(x)
+        widths = [*reversed(filters[:-1]), channels]
+        for index, width in enumerate(widths, start=1):
+            last = index == len(widths)
+            x = layers.Conv2DTranspose(
+                width,
+                3,
+                strides=2,
+                padding="same",
+                activation="tanh" if last else "relu",
+                name="to_image" if last else f"decode{index}",
+            )(x)
+        super().__init__(inputs=images, outputs=x, name=name, **kwargs)
+        self.size_multiple = 2 ** len(filters)
+        self._remember_config(filters=filters, channels=channels)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ResnetGenerator(GraphModel):
+    """CycleGAN's ResNet generator (Johnson et al.): c7s1-f, downsamplings, k residual blocks,
+    upsamplings, c7s1-3 with tanh; reflection padding and instance norm throughout.
+
+    Args:
+        num_residual_blocks: int. 6 (128x128 in the paper) or 9 (256x256). Defaults to 9.
+        filters: int. Width of the first layer; doubled per downsampling. Defaults to 64.
+        channels: int. Defaults to 3.
+        num_downsamplings: int. Defaults to 2 (sizes must be multiples of 4).
+        name: str. Defaults to "resnet_generator".
+    """
+
+    def __init__(
+        self,
+        num_residual_blocks=9,
+        filters=64,
+        channels=3,
+        num_downsamplings=2,
+        name="resnet_generator",
+        **kwargs,
+    ):
+        from keras_styletransfer.layers import ReflectionPadding2D, instance_norm, residual_block
+
+        num_residual_blocks = check_positive_int(num_residual_blocks, "num_residual_blocks")
+        filters = check_positive_int(filters, "filters")
+        channels = check_positive_int(channels, "channels")
+        num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
+        images = _image_input(channels)
+        x = ReflectionPadding2D(3, name="stem_pad")(images)
+        x = layers.Conv2D(filters, 7, use_bias=False, name="stem_conv")(x)
+        x = layers.ReLU(name="stem_relu")(instance_norm("stem_norm")(x))
+        width = filters
+        for index in range(1, num_downsamplings + 1):
+            width *= 2
+            x = layers.Conv2D(
+                width, 3, strides=2, padding="same", use_bias=False, name=f"down{index}"
+            )(x)
+            x = layers.ReLU(name=f"down{index}_relu")(instance_norm(f"down{index}_norm")(x))
+        for index in range(1, num_residual_blocks + 1):
+            x = residual_block(x, width, name=f"res{index}")
+        for index in range(1, num_downsamplings + 1):
+            width //= 2
+            x = layers.Conv2DTranspose(
+                width, 3, strides=2, padding="same", use_bias=False, name=f"up{index}"
+            )(x)
+            x = layers.ReLU(name=f"up{index}_relu")(instance_norm(f"up{index}_norm")(x))
+        x = ReflectionPadding2D(3, name="head_pad")(x)
+        outputs = layers.Conv2D(channels, 7, activation="tanh", name="to_image")(x)
+        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self.size_multiple = 2**num_downsamplings
+        self._remember_config(
+            num_residual_blocks=num_residual_blocks,
+            filters=filters,
+            channels=channels,
+            num_downsamplings=num_downsamplings,
+        )
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class UNetGenerator(GraphModel):
+    """pix2pix's U-Net: Conv 4x4 stride 2 + BatchNorm + LeakyReLU(0.2) down (no norm on the
+    first), Conv2DTranspose 4x4 stride 2 + BatchNorm + ReLU up (dropout on the three innermost),
+    each up block concatenated with the mirror down block, tanh at the end.
+
+    Args:
+        num_downsamplings: int. 8 for 256x256 (down to 1x1). Sizes must be multiples of
+            2**num_downsamplings. Defaults to 8.
+        filters: int. Width of the first layer; doubled per level up to `max_filters`.
+            Defaults to 64.
+        max_filters: int. Defaults to 512.
+        dropout: float. On the three innermost up blocks. Defaults to 0.5.
+        channels: int. Defaults to 3.
+        name: str. Defaults to "unet_generator".
+    """
+
+    def __init__(
+        self,
+        num_downsamplings=8,
+        filters=64,
+        max_filters=512,
+        dropout=0.5,
+        channels=3,
+        name="unet_generator",
+        **kwargs,
+    ):
+        num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
+        filters = check_positive_int(filters, "filters")
+        max_filters = check_positive_int(max_filters, "max_filters")
+        dropout = _check_dropout(dropout)
+        channels = check_positive_int(channels, "channels")
+        initializer = keras.initializers.RandomNormal(0.0, 0.02)
+        images = _image_input(channels)
+        widths = [min(filters * 2**i, max_filters) for i in range(num_downsamplings)]
+        skips, x = [], images
+        for index, width in enumerate(widths, start=1):
+            x = layers.Conv2D(
+                width,
+                4,
+                strides=2,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=initializer,
+                name=f"down{index}",
+            )(x)
+            if index > 1:
+                x = layers.BatchNormalization(name=f"down{index}_bn")(x)
+            x = layers.LeakyReLU(0.2, name=f"down{index}_lrelu")(x)
+            skips.append(x)
+        for index, (width, skip) in enumerate(
+            zip(reversed(widths[:-1]), reversed(skips[:-1]), strict=True), start=1
+        ):
+            x = layers.Conv2DTranspose(
+                width,
+                4,
+                strides=2,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=initializer,
+                name=f"up{index}",
+            )(x)
+            x = layers.BatchNormalization(name=f"up{index}_bn")(x)
+            if index <= 3 and dropout:
+                x = layers.Dropout(dropout, name=f"up{index}_dropout")(x)
+            x = layers.ReLU(name=f"up{index}_relu")(x)
+            x = layers.Concatenate(name=f"skip{index}")([x, skip])
+        outputs = layers.Conv2DTranspose(
+            channels,
+            4,
+            strides=2,
+            padding="same",
+            activation="tanh",
+            kernel_initializer=initializer,
+            name="to_image",
+        )(x)
+        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self.size_multiple = 2**num_downsamplings
+        self._remember_config(
+            num_downsamplings=num_downsamplings,
+            filters=filters,
+            max_filters=max_filters,
+            dropout=dropout,
+            channels=channels,
+        )
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class StyleGenerator(GraphModel):
+    """One generator for several styles: G(image, style, strength).
+
+    Inputs (a dict, or a list in this order): `image` (H, W, C) in [-1, 1]; `style`
+    (num_styles,) weights (one-hot for one style, a convex mix to blend styles); `strength` (1,)
+    in [0, 1]. A ResNet body whose normalisations are `StyleConditionedNormalization` fed the
+    condition `strength * style` renders the styled image y; the output is
+    `image + strength * (y - image)`. So strength 0 returns the input exactly, strength 1 is the
+    full style, and the output is continuous (smooth) in strength and in the style weights.
+
+    Args:
+        num_styles: int. Style slots (the MultiStyleGAN uses its styles plus the content domain).
+        filters: int. Defaults to 32.
+        num_residual_blocks: int. Defaults to 4.
+        num_downsamplings: int. Defaults to 2.
+        channels: int. Defaults to 3.
+        name: str. Defaults to "style_generator".
+
+    References:
+        Dumoulin et al., "A Learned Representation for Artistic Style", 2017; Choi et al.,
+        "StarGAN", 2018.
+    """
+
+    def __init__(
+        self,
+        num_styles,
+        filters=32,
+        num_residual_blocks=4,
+        num_downsamplings=2,
+        channels=3,
+        name="style_generator",
+        **kwargs,
+    ):
+        from keras_styletransfer.layers import (
+            ReflectionPadding2D,
+            StyleConditionedNormalization,
+            residual_block,
+        )
+
+        num_styles = check_positive_int(num_styles, "num_styles")
+        filters = check_positive_int(filters, "filters")
+        num_residual_blocks = check_positive_int(num_residual_blocks, "num_residual_blocks")
+        num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
+        channels = check_positive_int(channels, "channels")
+        images = _image_input(channels)
+        style = keras.Input(shape=(num_styles,), name="style")
+        strength = keras.Input(shape=(1,), name="strength")
+        condition = layers.Multiply(name="condition")([style, strength])
+
+        def norm(x, label):
+            return StyleConditionedNormalization(num_styles, name=f"{label}_norm")([x, condition])
+
+        x = ReflectionPadding2D(3, name="stem_pad")(images)
+        x = layers.Conv2D(filters, 7, use_bias=False, name="stem_conv")(x)
+        x = layers.ReLU(name="stem_relu")(norm(x, "stem"))
+        width = filters
+        for index in range(1, num_downsamplings + 1):
+            width *= 2
+            x = layers.Conv2D(
+                width, 3, strides=2, padding="same", use_bias=False, name=f"down{index}"
+            )(x)
+            x = layers.ReLU(name=f"down{index}_relu")(norm(x, f"down{index}"))
+        for index in range(1, num_residual_blocks + 1):
+            x = residual_block(
+                x, width, name=f"res{index}", condition=condition, num_styles=num_styles
+            )
+        for index in range(1, num_downsamplings + 1):
+            width //= 2
+            x = layers.Conv2DTranspose(
+                width, 3, strides=2, padding="same", use_bias=False, name=f"up{index}"
+            )(x)
+            x = layers.ReLU(name=f"up{index}_relu")(norm(x, f"up{index}"))
+        x = ReflectionPadding2D(3, name="head_pad")(x)
+        styled = layers.Conv2D(channels, 7, activation="tanh", name="styled")(x)
+        change = layers.Subtract(name="change")([styled, images])
+        scaled = layers.Multiply(name="scaled_change")(
+            [change, layers.Reshape((1, 1, 1), name="strength_map")(strength)]
+        )
+        outputs = layers.Add(name="to_image")([images, scaled])
+        super().__init__(
+            inputs={"image": images, "style": style, "strength": strength},
+            outputs=outputs,
+            name=name,
+            **kwargs,
+        )
+        self.size_multiple = 2**num_downsamplings
+        self.style_count = num_styles
+        self._remember_config(
+            num_styles=num_styles,
+            filters=filters,
+            num_residual_blocks=num_residual_blocks,
+            num_downsamplings=num_downsamplings,
+            channels=channels,
+        )
