@@ -78,6 +78,28 @@ def build_parser():
     sample.add_argument("--num", type=_positive_int, default=64)
     sample.add_argument("--seed", type=int, default=0)
 
+    style = commands.add_parser(
+        "train-style", help="train an image-to-image model on the offline photos"
+    )
+    style.add_argument("--family", default="pix2pix", help="pix2pix, cyclegan or multistyle")
+    style.add_argument(
+        "--styles", default="pencil", help="comma-separated: pencil, watercolour, cartoon, detail"
+    )
+    style.add_argument("--epochs", type=_positive_int, default=10)
+    style.add_argument("--steps-per-epoch", type=_positive_int, default=100)
+    style.add_argument("--batch-size", type=_positive_int, default=4)
+    style.add_argument("--image-size", type=_positive_int, default=64)
+    style.add_argument("--filters", type=_positive_int, default=32)
+    style.add_argument("--seed", type=int, default=0)
+    style.add_argument("--run-dir", default=None, help="defaults to saved_models/<family>_<styles>")
+    style.add_argument("--overwrite", action="store_true")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="SSIM / PSNR of a trained model on the held-out offline photos"
+    )
+    evaluate.add_argument("--model", required=True, help="final.keras of a train-style run")
+    evaluate.add_argument("--out", default=None, help="JSON file to write (optional)")
+
     stylize = commands.add_parser("stylize", help="stylise image files with a trained model")
     stylize.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     stylize.add_argument(
@@ -262,6 +284,94 @@ def _stylize(args):
     return 0
 
 
+def _style_config(args, **overrides):
+    from keras_styletransfer.config import TranslationConfig, validate_translation_config
+
+    values = dict(
+        family=args.family,
+        styles=tuple(s.strip() for s in args.styles.split(",") if s.strip()),
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        filters=args.filters,
+        seed=args.seed,
+    )
+    values.update(overrides)
+    return validate_translation_config(TranslationConfig(**values))
+
+
+def _train_style(args, config=None, overwrite=None):
+    config = config or _style_config(args)
+    run_dir = args.run_dir or os.path.join(
+        "saved_models", f"{config.family}_{'_'.join(config.styles)}"
+    )
+    check_run_dir(config, run_dir, args.overwrite if overwrite is None else overwrite)
+    print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
+    from keras_styletransfer.translation_training import train_translation
+
+    result = train_translation(config, run_dir)
+    if result.initial_epoch:
+        print(f"resumed from epoch {result.initial_epoch} (backup in {run_dir}/backup)")
+    print(f"\ntrained in {result.seconds / 60:.1f} min. Outputs in {run_dir}:")
+    for name in (
+        "final.keras",
+        "generator.keras",
+        "results.png",
+        "patch_map.png",
+        "loss_curves.png",
+        "metrics.json",
+    ):
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            print(f"  {path}")
+    _print_style_metrics(result.metrics)
+    return 0
+
+
+def _print_style_metrics(metrics):
+    for style, parts in metrics["styles"].items():
+        for part, m in parts.items():
+            print(
+                f"  {style:12s} held-out {part:6s} SSIM {m['ssim']:.3f} (photo unchanged "
+                f"{m['baseline_ssim']:.3f}, gap closed {m['ssim_gap_closed']:.0%}), PSNR "
+                f"{m['psnr']:.2f} dB (photo unchanged {m['baseline_psnr']:.2f} dB)"
+            )
+
+
+def _evaluate(args):
+    if not os.path.isfile(args.model):
+        raise InputError(f"model file {args.model!r} not found; pass final.keras of a run.")
+    stored = os.path.join(os.path.dirname(os.path.abspath(args.model)), "config.json")
+    if not os.path.isfile(stored):
+        raise InputError(
+            f"no config.json beside {args.model!r}; evaluate needs the run directory that "
+            "train-style wrote (it names the styles and image size)."
+        )
+    from keras_styletransfer.config import TranslationConfig
+
+    try:
+        config = TranslationConfig.load(stored)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{stored} is not a train-style configuration ({error}).") from None
+    import keras
+
+    from keras_styletransfer.data.offline_photos import load_offline_style_set
+    from keras_styletransfer.translation_training import evaluate_on_held_out
+
+    model = keras.saving.load_model(args.model)
+    data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
+    metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
+    _print_style_metrics(metrics)
+    if args.out:
+        import json
+
+        with open(args.out, "w") as file:
+            json.dump(metrics, file, indent=2)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _demo(args):
     print(f"{PROG} demo: document 002's MNIST GAN on the embedded real digits, then quality.")
     # The demo is re-run freely: a finished demo run is replaced, an interrupted one resumed.
@@ -286,6 +396,10 @@ def main(argv=None):
             return _train(args)
         if args.command == "sample":
             return _sample(args)
+        if args.command == "train-style":
+            return _train_style(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         if args.command == "stylize":
             return _stylize(args)
         if args.command == "demo":

@@ -125,7 +125,7 @@ def check_run_dir(config, run_dir, overwrite=False):
     stored_path = os.path.join(run_dir, "config.json")
     if has_backup and os.path.isfile(stored_path):
         try:
-            stored = TrainConfig.load(stored_path)
+            stored = type(config).load(stored_path)
         except (OSError, ValueError, TypeError) as error:
             raise InputError(
                 f"{stored_path} cannot be read ({error}); the run in {run_dir!r} cannot be "
@@ -133,7 +133,7 @@ def check_run_dir(config, run_dir, overwrite=False):
             ) from None
         changed = [
             f"{field.name} {getattr(stored, field.name)!r} -> {getattr(config, field.name)!r}"
-            for field in dataclasses.fields(TrainConfig)
+            for field in dataclasses.fields(config)
             if field.name not in RESUMABLE_CHANGES
             and getattr(stored, field.name) != getattr(config, field.name)
         ]

@@ -15,6 +15,9 @@ import keras
 import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
+
+# Registers every generator and discriminator class, so loading a saved model finds them.
+from keras_styletransfer.models import discriminators, generators  # noqa: F401
 from keras_styletransfer.models.adversarial import (
     AdversarialModel,
     check_model,
