@@ -8,6 +8,7 @@ A run directory holds:
     backup/                 resumable per-epoch state while training runs
     final.keras             the trained model (for `keras-styletransfer stylize --model`)
     generator.keras         the generator alone
+    saved_model/            the generator as a SavedModel (serving_default signature)
     results.png             the held-out grid after training
     patch_map.png           what the discriminator calls real or fake, per patch (pix2pix, CycleGAN)
     loss_curves.png         every loss per epoch
@@ -307,6 +308,9 @@ def train_translation(config, run_dir, verbose=1):
     seconds = time.time() - started
     model.save(os.path.join(run_dir, "final.keras"))
     generator_of(model).save(os.path.join(run_dir, "generator.keras"))
+    # A SavedModel with a `serving_default` signature (images in [-1, 1], any size that is a
+    # multiple of the generator's stride): what TensorFlow Serving loads.
+    generator_of(model).export(os.path.join(run_dir, "saved_model"), verbose=False)
     metrics = {
         "family": config.family,
         "training_seconds": seconds,

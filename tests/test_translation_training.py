@@ -22,6 +22,7 @@ OUTPUTS = (
     "history.json",
     "checkpoints/last.keras",
     "previews/epoch_002.png",
+    "saved_model/saved_model.pb",
 )
 
 
@@ -67,6 +68,10 @@ def test_each_family_trains_evaluates_and_writes_its_outputs(family, styles, tmp
     grid = np.asarray(Image.open(tmp_path / "run" / "results.png"))
     assert grid.shape[1] > 2 * grid.shape[0] / (8 * len(styles))  # three columns per row
     assert len(result.history["g_loss"]) == 2
+    import tensorflow as tf
+
+    served = tf.saved_model.load(str(tmp_path / "run" / "saved_model"))
+    assert "serving_default" in served.signatures
     assert (tmp_path / "run" / "patch_map.png").exists() == (family != "multistyle")
 
 
