@@ -152,3 +152,13 @@ def test_layer_outputs_are_reachable_by_name_for_explainers():
     assert tuple(inner(images(16, 16)).shape) == (1, 4, 4, 16)
     patch = PatchGANDiscriminator(num_layers=2, filters=4)
     assert patch.get_layer("conv3_lrelu").output is not None
+
+
+def test_named_generator_presets():
+    from keras_styletransfer.models.generators import build_translation_generator
+
+    resnet9 = build_translation_generator("resnet9", filters=4)
+    assert sum(layer.name.endswith("_add") for layer in resnet9.layers) == 9
+    assert build_translation_generator("unet256", filters=4, max_filters=8).size_multiple == 256
+    with pytest.raises(ValueError, match="unknown generator preset 'resnet12'"):
+        build_translation_generator("resnet12")

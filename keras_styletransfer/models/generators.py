@@ -507,3 +507,29 @@ class StyleGenerator(GraphModel):
             num_downsamplings=num_downsamplings,
             channels=channels,
         )
+
+
+# The field's standard image-to-image generators by name (CycleGAN uses resnet6 at 128x128 and
+# resnet9 at 256x256; pix2pix uses unet256).
+TRANSLATION_GENERATOR_PRESETS = {
+    "resnet6": ("ResnetGenerator", {"num_residual_blocks": 6}),
+    "resnet9": ("ResnetGenerator", {"num_residual_blocks": 9}),
+    "unet128": ("UNetGenerator", {"num_downsamplings": 7}),
+    "unet256": ("UNetGenerator", {"num_downsamplings": 8}),
+    "encoder_decoder": ("EncoderDecoderGenerator", {}),
+}
+
+
+def build_translation_generator(name, **overrides):
+    """A generator from `TRANSLATION_GENERATOR_PRESETS`, with constructor arguments overridden.
+
+    Example:
+        >>> generator = build_translation_generator("resnet9", filters=32)
+    """
+    if name not in TRANSLATION_GENERATOR_PRESETS:
+        raise ValueError(
+            f"unknown generator preset {name!r}; choose one of "
+            f"{', '.join(TRANSLATION_GENERATOR_PRESETS)}."
+        )
+    class_name, arguments = TRANSLATION_GENERATOR_PRESETS[name]
+    return globals()[class_name](**{**arguments, **overrides})
