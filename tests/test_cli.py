@@ -228,6 +228,7 @@ def test_stylize_writes_every_readable_image_at_its_size_and_a_contact_sheet(tmp
     assert "contact_sheet.png" in sizes
 
 
+@pytest.mark.slow
 def test_stylize_bad_options_are_one_clear_line(tmp_path):
     model_path = tmp_path / "p2p.keras"
     saved_pix2pix(str(model_path))

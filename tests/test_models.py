@@ -114,7 +114,7 @@ def test_config_and_keras_round_trips(document, tmp_path):
 
 def test_layer_outputs_are_reachable_for_explainers():
     generator = generators.MNISTGenerator()
-    probe = keras.Model(generator.inputs, generator.get_layer("to_feature_map").output)
+    probe = keras.Model(generator.input, generator.get_layer("to_feature_map").output)
     assert probe(np.zeros((1, 100), "float32")).shape == (1, 14, 14, 4)
 
 
