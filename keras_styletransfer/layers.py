@@ -1,5 +1,9 @@
-"""Layers of the image-to-image networks: instance norm, reflection padding, residual blocks and
-style-conditioned normalisation."""
+"""Layers of the image-to-image networks: instance norm, reflection padding, residual blocks,
+style-conditioned normalisation and an image-size check.
+
+Every layer works on images of unknown height and width, so the generators built from them take
+any size their strides allow.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,23 @@ import tensorflow as tf
 _PACKAGE = "keras_styletransfer"
 
 
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; received {value!r}.")
+    return value
+
+
 def instance_norm(name=None):
     """Instance normalisation with a learned scale and offset per channel.
 
     Keras 3 has no InstanceNormalization layer and tensorflow_addons is dead; a GroupNormalization
     with one group per channel is the same operation.
+
+    Args:
+        name: str or None. Layer name. Defaults to None.
+
+    Returns:
+        A `keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)`.
     """
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
@@ -22,18 +38,25 @@ def instance_norm(name=None):
 class ReflectionPadding2D(keras.layers.Layer):
     """Pad height and width by mirroring the border pixels (no zero frame for the next conv).
 
+    Works on images of unknown height and width. As with `tf.pad(mode="REFLECT")`, the padding
+    must be smaller than the height and width.
+
     Args:
-        padding: int. Pixels added on every side.
+        padding: int. Pixels added on every side. Defaults to 1.
     """
 
     def __init__(self, padding=1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"padding must be an integer >= 0; received {padding!r}.")
-        self.padding = padding
+        self.padding = _check_int(padding, "padding", 0)
 
     def call(self, inputs):
         p = self.padding
+        for size in inputs.shape[1:3]:
+            if size is not None and size <= p:
+                raise ValueError(
+                    f"{self.name}: reflection padding of {p} needs height and width > {p}; "
+                    f"received a feature map of shape {tuple(inputs.shape)}. Use larger images."
+                )
         return tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
 
     def compute_output_shape(self, input_shape):
@@ -51,32 +74,81 @@ class ReflectionPadding2D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class ImageSizeCheck(keras.layers.Layer):
+    """Pass images through unchanged; raise a clear error when their height or width is not a
+    positive multiple of `multiple`.
+
+    A generator with n stride-2 layers silently returns an image of a *different* size for other
+    sizes (a ResNet generator maps 18x18 to 20x20), or fails deep inside with a shape mismatch (a
+    U-Net's skip connections). The check reads static shapes only: eager calls, and `fit` on
+    fixed-size batches. In a graph traced with unknown sizes it does nothing, so it costs nothing
+    and compiles under XLA; `keras_styletransfer.inference.stylize` pads for you there.
+
+    Args:
+        multiple: int. Required multiple of the height and width.
+    """
+
+    def __init__(self, multiple, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = _check_int(multiple, "multiple", 1)
+
+    def call(self, inputs):
+        height, width = inputs.shape[1:3]
+        for size in (height, width):
+            if size is not None and (size % self.multiple or size < self.multiple):
+                raise ValueError(
+                    f"{self.name}: this generator takes heights and widths that are multiples "
+                    f"of {self.multiple}; received {height}x{width}. Pad or crop the image "
+                    "(keras_styletransfer.inference.stylize pads for you)."
+                )
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class StyleConditionedNormalization(keras.layers.Layer):
     """Conditional instance normalisation: gamma and beta picked (or mixed) by style weights.
 
-    Called on `[features, condition]`, `condition` being `(batch, num_styles)` weights: a one-hot
-    vector selects one style, a convex mix blends styles, zeros give the unstyled path. Features
-    are instance-normalised, then scaled by `1 + condition @ gamma_table` and shifted by
-    `condition @ beta_table`. Both tables start at zero, so an untrained layer is plain instance
-    norm.
+    Called on `[features, condition]`: `features` is (batch, height, width, channels) and
+    `condition` is (batch, num_styles) float weights: a one-hot vector selects one style, a convex
+    mix blends styles, zeros give the unstyled path. Features are instance-normalised (no affine
+    of the layer's own), then scaled by `gamma = 1 + condition @ gamma_table` and shifted by
+    `beta = condition @ beta_table`. Both (num_styles, channels) tables start at zero, so an
+    untrained layer, and any layer fed a zero condition, is plain instance normalisation.
 
     Args:
         num_styles: int. Number of style slots.
-        epsilon: float. Defaults to 1e-5.
+        epsilon: float. Added to the variance. Defaults to 1e-5.
 
     References:
-        Dumoulin et al., "A Learned Representation for Artistic Style", 2017.
+        Dumoulin et al., "A Learned Representation for Artistic Style", ICLR 2017.
     """
 
     def __init__(self, num_styles, epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_styles, bool) or not isinstance(num_styles, int) or num_styles < 1:
-            raise ValueError(f"num_styles must be a positive integer; received {num_styles!r}.")
-        self.num_styles = num_styles
+        self.num_styles = _check_int(num_styles, "num_styles", 1)
         self.epsilon = float(epsilon)
+        if not self.epsilon > 0:
+            raise ValueError(f"`epsilon` must be > 0; received {epsilon!r}.")
 
     def build(self, input_shape):
-        channels = int(input_shape[0][-1])
+        if not isinstance(input_shape, list | tuple) or len(input_shape) != 2:
+            raise ValueError(
+                f"{self.name} is called on [features, condition]; received input shapes "
+                f"{input_shape!r}."
+            )
+        features_shape, condition_shape = input_shape
+        if condition_shape[-1] is not None and int(condition_shape[-1]) != self.num_styles:
+            raise ValueError(
+                f"{self.name}: the condition must have num_styles={self.num_styles} weights per "
+                f"example; received shape {tuple(condition_shape)}."
+            )
+        channels = int(features_shape[-1])
         self.gamma_table = self.add_weight(
             shape=(self.num_styles, channels), initializer="zeros", name="gamma_table"
         )
@@ -89,8 +161,8 @@ class StyleConditionedNormalization(keras.layers.Layer):
         mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
         normalised = (features - mean) * tf.math.rsqrt(variance + self.epsilon)
         condition = tf.cast(condition, features.dtype)
-        gamma = 1.0 + tf.matmul(condition, self.gamma_table)
-        beta = tf.matmul(condition, self.beta_table)
+        gamma = 1.0 + tf.matmul(condition, tf.cast(self.gamma_table, features.dtype))
+        beta = tf.matmul(condition, tf.cast(self.beta_table, features.dtype))
         return normalised * gamma[:, None, None, :] + beta[:, None, None, :]
 
     def compute_output_shape(self, input_shape):
@@ -101,10 +173,25 @@ class StyleConditionedNormalization(keras.layers.Layer):
 
 
 def residual_block(x, filters, name, condition=None, num_styles=None):
-    """CycleGAN's residual block: pad, conv 3x3, norm, ReLU, pad, conv 3x3, norm, add.
+    """CycleGAN's residual block: pad 1, conv 3x3, norm, ReLU, pad 1, conv 3x3, norm, add.
 
-    With `condition`, the norms are `StyleConditionedNormalization` over `num_styles` slots.
+    Layers are named `{name}_pad1`, `{name}_conv1`, `{name}_norm1`, `{name}_relu`, `{name}_pad2`,
+    `{name}_conv2`, `{name}_norm2` and `{name}_add` (the block's output).
+
+    Args:
+        x: tensor. (batch, height, width, filters) input.
+        filters: int. Channels of both convolutions; must equal the input's channels.
+        name: str. Prefix of the layer names.
+        condition: tensor or None. (batch, num_styles) style weights; when given, the norms are
+            `StyleConditionedNormalization` over `num_styles` slots. Defaults to None (instance
+            norm).
+        num_styles: int or None. Required with `condition`. Defaults to None.
+
+    Returns:
+        The block's output tensor, shaped like `x`.
     """
+    if condition is not None and num_styles is None:
+        raise ValueError(f"residual_block {name!r}: pass `num_styles` with `condition`.")
 
     def norm(y, suffix):
         if condition is None:
