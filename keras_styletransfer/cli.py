@@ -362,12 +362,21 @@ def _evaluate(args):
     import keras
 
     from keras_styletransfer.data.offline_photos import load_offline_style_set
-    from keras_styletransfer.translation_training import evaluate_on_held_out
+    from keras_styletransfer.translation_training import evaluate_on_held_out, judge_on_held_out
 
     model = keras.saving.load_model(args.model)
     data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
     metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
     _print_style_metrics(metrics)
+    metrics["judge"] = judge_on_held_out(model, config, data)
+    for style, entry in metrics["judge"].items():
+        for label in ("model", "baseline"):
+            m = entry[label]
+            print(
+                f"  {style:12s} {label:8s} style score {m['style_score']:.3f}, judged "
+                f"{style} {m['style_accuracy']:.0%}, FID {m['fid_judge_features']:.3g}, "
+                f"KID {m['kid_judge_features']:.3g} (style-judge features)"
+            )
     if args.out:
         import json
 

@@ -120,7 +120,10 @@ def test_train_style_then_evaluate_then_stylize_from_the_command_line(tmp_path, 
         "evaluate", "--model", f"{run_dir}/final.keras", "--out", str(tmp_path / "m.json"), env=env
     )
     assert evaluation.returncode == 0, evaluation.stderr
-    assert set(json.loads((tmp_path / "m.json").read_text())["styles"]) == {"pencil", "cartoon"}
+    written = json.loads((tmp_path / "m.json").read_text())
+    assert set(written["styles"]) == set(written["judge"]) == {"pencil", "cartoon"}
+    baseline = written["judge"]["cartoon"]["baseline"]
+    assert 0 <= baseline["style_score"] <= 1 and baseline["fid_judge_features"] >= 0
 
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (45, 70, 3), np.uint8)).save(photo)

@@ -14,7 +14,7 @@ import math
 import keras
 from keras import layers
 
-from keras_styletransfer.models.base import GraphModel, as_tuple
+from keras_styletransfer.models.base import GraphModel, as_tuple, check_positive_int
 
 _PACKAGE = "keras_styletransfer"
 
@@ -133,6 +133,15 @@ class MNISTDiscriminator(GraphModel):
 # --- image-to-image discriminators: any size, logits per patch or per image ----------------------
 
 
+_NORMS = ("batch", "instance")
+
+
+def _check_norm(norm):
+    if norm not in _NORMS:
+        raise ValueError(f"`norm` must be 'batch' or 'instance'; received {norm!r}.")
+    return norm
+
+
 def _norm_layer(norm, name):
     if norm == "batch":
         return layers.BatchNormalization(name=name)
@@ -171,8 +180,15 @@ def _patch_trunk(x, num_layers, filters, norm):
 def patch_receptive_field(num_layers):
     """Receptive field in pixels of a PatchGAN with `num_layers` (70 for 3, 34 for 2, 16 for 1).
 
-    Walks the stack backwards: 4x4 kernels, `num_layers` stride-2 convs then two stride-1 convs
-    (the last trunk conv and the 1-channel head).
+    The closed form for the standard stack: 4x4 kernels, `num_layers` stride-2 convs then two
+    stride-1 convs (the last trunk conv and the 1-channel head). `receptive_field_of(model)`
+    reads the same number off a built model's layers.
+
+    Args:
+        num_layers: int. Stride-2 convolutions.
+
+    Returns:
+        int. Side, in input pixels, of the square patch that one output logit sees.
     """
     strides = [2] * num_layers + [1, 1]
     field = 1
@@ -181,22 +197,72 @@ def patch_receptive_field(num_layers):
     return field
 
 
+def receptive_field_of(model):
+    """Receptive field, in input pixels, of one output unit of a chain of convolutions.
+
+    Walks the model's `Conv2D` and 2-D pooling layers in graph order: each widens the field by
+    `(kernel - 1) * dilation * jump` and multiplies the jump (the input-pixel distance between
+    neighbouring units) by its stride. Valid for chains (merges of same-resolution inputs, like
+    the conditional PatchGAN's concatenation, are fine), not for multi-scale branches; global
+    pooling layers are ignored (their field is the whole image).
+
+    Args:
+        model: keras.Model. A built model.
+
+    Returns:
+        int. Side of the square input patch that one output unit sees.
+    """
+    field, jump = 1, 1
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            kernel, stride, dilation = (
+                layer.kernel_size[0],
+                layer.strides[0],
+                layer.dilation_rate[0],
+            )
+        elif isinstance(layer, layers.MaxPooling2D | layers.AveragePooling2D):
+            kernel, stride, dilation = layer.pool_size[0], layer.strides[0], 1
+        else:
+            continue
+        field += (kernel - 1) * dilation * jump
+        jump *= stride
+    return field
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PatchGANDiscriminator(GraphModel):
     """PatchGAN: a map of logits, each judging one overlapping patch (Isola et al., 2017).
 
-    `num_layers=3` is the standard 70x70 PatchGAN. `conditional=True` makes pix2pix's
-    discriminator: it takes `[condition, image]` (inputs named "condition" and "image") and
-    judges the pair, concatenated on channels.
+    C64 (Conv 4x4 stride 2, LeakyReLU 0.2, no norm), then `num_layers - 1` more stride-2 and one
+    stride-1 Conv 4x4 + norm + LeakyReLU(0.2) (widths 128, 256, 512, capped at 8 * filters), then
+    a stride-1 Conv 4x4 to one channel. `num_layers=3` is the standard 70x70 PatchGAN (34x34 for
+    2, 16x16 for 1): `receptive_field` is read off the built layer stack.
+
+    Inputs: `image` (batch, H, W, channels) in [-1, 1], any H and W; with `conditional=True`,
+    `[condition, image]` (inputs named "condition" and "image"; a dict with those keys works
+    too), concatenated on channels (layer "pair"): pix2pix's discriminator judging the pair.
+    Output: logits (no sigmoid), (batch, ceil(H / 2**num_layers), ceil(W / 2**num_layers), 1),
+    one per patch (layer "patch_logits"). Trunk layers are `conv{i}`, `conv{i}_norm`,
+    `conv{i}_lrelu` for i = 1 .. num_layers + 1 (no `conv1_norm`).
 
     Args:
         num_layers: int. Stride-2 convolutions. Defaults to 3.
         filters: int. Width of the first layer. Defaults to 64.
         channels: int. Channels of the judged image. Defaults to 3.
-        conditional: bool. Defaults to False.
+        conditional: bool. Take a condition image as well. Defaults to False.
         condition_channels: int. Channels of the condition image. Defaults to 3.
         norm: str. "batch" (pix2pix) or "instance" (CycleGAN). Defaults to "instance".
         name: str. Defaults to "patchgan_discriminator".
+
+    Example:
+        >>> discriminator = PatchGANDiscriminator()
+        >>> discriminator.receptive_field
+        70
+        >>> discriminator(keras.random.uniform((1, 256, 256, 3), -1, 1)).shape
+        TensorShape([1, 32, 32, 1])
+
+    References:
+        Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks", 2017.
     """
 
     def __init__(
@@ -210,13 +276,13 @@ class PatchGANDiscriminator(GraphModel):
         name="patchgan_discriminator",
         **kwargs,
     ):
-        from keras_styletransfer.models.base import check_positive_int
-
         num_layers = check_positive_int(num_layers, "num_layers")
         filters = check_positive_int(filters, "filters")
         channels = check_positive_int(channels, "channels")
         condition_channels = check_positive_int(condition_channels, "condition_channels")
-        _norm_layer(norm, None)  # validates the name
+        norm = _check_norm(norm)
+        if not isinstance(conditional, bool):
+            raise ValueError(f"`conditional` must be True or False; received {conditional!r}.")
         image = keras.Input((None, None, channels), name="image")
         if conditional:
             condition = keras.Input((None, None, condition_channels), name="condition")
@@ -227,7 +293,8 @@ class PatchGANDiscriminator(GraphModel):
         x = _patch_trunk(x, num_layers, filters, norm)
         logits = layers.Conv2D(1, 4, padding="same", name="patch_logits")(x)
         super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
-        self.receptive_field = patch_receptive_field(num_layers)
+        # Read off the layer stack, so a change to the trunk cannot leave it stale.
+        self.receptive_field = receptive_field_of(self)
         self._remember_config(
             num_layers=num_layers,
             filters=filters,
@@ -242,17 +309,26 @@ class PatchGANDiscriminator(GraphModel):
 class GlobalPoolDiscriminator(GraphModel):
     """The PatchGAN trunk with a global-average-pool head: one logit per image.
 
-    Pooled heads give far more faithful Grad-CAM maps than Flatten + Dense (DESIGN.md §3). With
-    `num_styles > 0` it has a second output, logits of an auxiliary style classifier (AC-GAN /
-    StarGAN): outputs `[adversarial_logits (B, 1), style_logits (B, num_styles)]`.
+    Pooled heads give far more faithful Grad-CAM maps than Flatten + Dense (DESIGN.md §3).
+
+    Input: `image` (batch, H, W, channels) in [-1, 1], any H and W. Trunk layers as
+    `PatchGANDiscriminator` (`conv{i}`, `conv{i}_norm`, `conv{i}_lrelu`), then
+    GlobalAveragePooling2D ("pool") and Dense(1) ("adversarial_logits"): output (batch, 1)
+    real/fake logits. With `num_styles > 0` a second Dense head ("style_logits") classifies the
+    style (AC-GAN / StarGAN's auxiliary classifier) and the outputs are
+    `[adversarial_logits (batch, 1), style_logits (batch, num_styles)]`, both logits.
 
     Args:
-        num_layers: int. Defaults to 3.
-        filters: int. Defaults to 64.
-        channels: int. Defaults to 3.
-        num_styles: int. Defaults to 0 (no style head).
-        norm: str. Defaults to "instance".
+        num_layers: int. Stride-2 convolutions of the trunk. Defaults to 3.
+        filters: int. Width of the first layer. Defaults to 64.
+        channels: int. Image channels. Defaults to 3.
+        num_styles: int. Classes of the style head; 0 for none. Defaults to 0.
+        norm: str. "batch" or "instance". Defaults to "instance".
         name: str. Defaults to "global_pool_discriminator".
+
+    References:
+        Odena et al., "Conditional Image Synthesis with Auxiliary Classifier GANs", 2017; Choi et
+        al., "StarGAN", 2018.
     """
 
     def __init__(
@@ -265,14 +341,12 @@ class GlobalPoolDiscriminator(GraphModel):
         name="global_pool_discriminator",
         **kwargs,
     ):
-        from keras_styletransfer.models.base import check_positive_int
-
         num_layers = check_positive_int(num_layers, "num_layers")
         filters = check_positive_int(filters, "filters")
         channels = check_positive_int(channels, "channels")
         if isinstance(num_styles, bool) or not isinstance(num_styles, int) or num_styles < 0:
             raise ValueError(f"`num_styles` must be an integer >= 0; received {num_styles!r}.")
-        _norm_layer(norm, None)
+        norm = _check_norm(norm)
         image = keras.Input((None, None, channels), name="image")
         x = _patch_trunk(image, num_layers, filters, norm)
         pooled = layers.GlobalAveragePooling2D(name="pool")(x)

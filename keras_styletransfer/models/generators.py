@@ -202,16 +202,34 @@ class MNISTGenerator(GraphModel):
 
 
 # --- image-to-image generators: any height and width the architecture allows ---------------------
+#
+# Every generator below takes `Input(shape=(None, None, channels))` images in [-1, 1] and returns
+# images of the same size in [-1, 1]. Each exposes `size_multiple`: heights and widths must be
+# positive multiples of it (2 ** the number of stride-2 layers). An `ImageSizeCheck` layer named
+# "check_size" right after the input raises a clear ValueError for other sizes whenever the size is
+# known (eager calls, `fit` on fixed-size batches); `check_image_size(generator, height, width)`
+# does the same check ahead of time.
 
 
 def _check_dropout(dropout):
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float):
+        raise ValueError(f"`dropout` must be a number in [0, 1); received {dropout!r}.")
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1); received {dropout!r}.")
     return float(dropout)
 
 
 def check_image_size(generator, height, width):
-    """Raise a clear error unless `height` and `width` are multiples of the generator's stride."""
+    """Raise a clear error unless `height` and `width` are multiples of the generator's stride.
+
+    Args:
+        generator: keras.Model. Any model; its `size_multiple` attribute (1 when absent) is used.
+        height: int. Image height in pixels.
+        width: int. Image width in pixels.
+
+    Raises:
+        ValueError: when either side is not a positive multiple of `generator.size_multiple`.
+    """
     multiple = getattr(generator, "size_multiple", 1)
     if height % multiple or width % multiple or height < multiple or width < multiple:
         raise ValueError(
@@ -220,8 +238,12 @@ def check_image_size(generator, height, width):
         )
 
 
-def _image_input(channels, name="image"):
-    return keras.Input(shape=(None, None, channels), name=name)
+def _image_input(channels, multiple, name="image"):
+    """The generator's image input and the same tensor after the size check."""
+    from keras_styletransfer.layers import ImageSizeCheck
+
+    images = keras.Input(shape=(None, None, channels), name=name)
+    return images, ImageSizeCheck(multiple, name="check_size")(images)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -230,53 +252,98 @@ class EncoderDecoderGenerator(GraphModel):
 
     Encoder, as the document: Conv 3x3 stride 2 with 64, 128, 256, 512 filters, each followed by
     LeakyReLU(0.2). The document's "decoder" used stride-2 *convolutions* again, so its output
-    was 1/256 of the image's area; here the decoder mirrors the encoder with stride-2 transposed
-    convolutions (256, 128, 64, then `channels`), ReLU between and tanh at the end, so the output
-    has the input's size. Sizes must be multiples of 16.
+    was 1/128 of the image's side instead of the image's size. Here the decoder mirrors the
+    encoder with stride-2 transposed convolutions (3x3; 256, 128, 64, then `channels`), each
+    followed by LeakyReLU(0.2) like the document's layers, and tanh at the end, so the output has
+    the input's size. Heights and widths must be multiples of 16 (`size_multiple`).
+
+    The document also squeezed the encoder's 512 channels through a Conv 3x3 to 3 channels with
+    tanh, which its decoder expanded back to 512 with a Conv 3x3. That bottleneck is off by
+    default (three channels at 1/16 of the side keep little of the image) and on with
+    `bottleneck_channels=3`.
+
+    Layer names: `encode{i}` / `encode{i}_lrelu`, optional `bottleneck`, `unbottleneck` /
+    `unbottleneck_lrelu`, `decode{i}` / `decode{i}_lrelu`, and `to_image`.
 
     Args:
-        filters: tuple of int. Encoder widths. Defaults to (64, 128, 256, 512).
+        filters: tuple of int. Encoder widths; the decoder uses them in reverse.
+            Defaults to (64, 128, 256, 512).
         channels: int. Image channels. Defaults to 3.
+        bottleneck_channels: int or None. Width of the document's tanh bottleneck; None leaves
+            it out. Defaults to None.
         name: str. Defaults to "encoder_decoder_generator".
+
+    Example:
+        >>> generator = EncoderDecoderGenerator()
+        >>> generator(keras.random.uniform((1, 64, 96, 3), -1, 1)).shape
+        TensorShape([1, 64, 96, 3])
     """
 
     def __init__(
-        self, filters=(64, 128, 256, 512), channels=3, name="encoder_decoder_generator", **kwargs
+        self,
+        filters=(64, 128, 256, 512),
+        channels=3,
+        bottleneck_channels=None,
+        name="encoder_decoder_generator",
+        **kwargs,
     ):
         filters = as_tuple(filters, "filters")
         channels = check_positive_int(channels, "channels")
-        images = _image_input(channels)
-        x = images
+        if bottleneck_channels is not None:
+            bottleneck_channels = check_positive_int(bottleneck_channels, "bottleneck_channels")
+        size_multiple = 2 ** len(filters)
+        images, x = _image_input(channels, size_multiple)
         for index, width in enumerate(filters, start=1):
             x = layers.Conv2D(width, 3, strides=2, padding="same", name=f"encode{index}")(x)
             x = layers.LeakyReLU(0.2, name=f"encode{index}_lrelu")(x)
-        widths = [*reversed(filters[:-1]), channels]
-        for index, width in enumerate(widths, start=1):
-            last = index == len(widths)
-            x = layers.Conv2DTranspose(
-                width,
-                3,
-                strides=2,
-                padding="same",
-                activation="tanh" if last else "relu",
-                name="to_image" if last else f"decode{index}",
+        if bottleneck_channels is not None:
+            x = layers.Conv2D(
+                bottleneck_channels, 3, padding="same", activation="tanh", name="bottleneck"
             )(x)
-        super().__init__(inputs=images, outputs=x, name=name, **kwargs)
-        self.size_multiple = 2 ** len(filters)
-        self._remember_config(filters=filters, channels=channels)
+            x = layers.Conv2D(filters[-1], 3, padding="same", name="unbottleneck")(x)
+            x = layers.LeakyReLU(0.2, name="unbottleneck_lrelu")(x)
+        for index, width in enumerate(reversed(filters[:-1]), start=1):
+            x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", name=f"decode{index}")(
+                x
+            )
+            x = layers.LeakyReLU(0.2, name=f"decode{index}_lrelu")(x)
+        outputs = layers.Conv2DTranspose(
+            channels, 3, strides=2, padding="same", activation="tanh", name="to_image"
+        )(x)
+        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self.size_multiple = size_multiple
+        self._remember_config(
+            filters=filters, channels=channels, bottleneck_channels=bottleneck_channels
+        )
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ResnetGenerator(GraphModel):
-    """CycleGAN's ResNet generator (Johnson et al.): c7s1-f, downsamplings, k residual blocks,
-    upsamplings, c7s1-3 with tanh; reflection padding and instance norm throughout.
+    """CycleGAN's ResNet generator (Johnson et al.; Zhu et al.), reflection padding and instance
+    norm throughout.
+
+    c7s1-f: ReflectionPad(3), Conv 7x7 (`filters`), instance norm, ReLU; then
+    `num_downsamplings` Conv 3x3 stride 2 (doubling the width) + instance norm + ReLU;
+    `num_residual_blocks` residual blocks (`keras_styletransfer.layers.residual_block`);
+    `num_downsamplings` Conv2DTranspose 3x3 stride 2 (halving the width) + instance norm + ReLU;
+    ReflectionPad(3), Conv 7x7 to `channels`, tanh. Heights and widths must be multiples of
+    2**num_downsamplings (`size_multiple`, 4 by default).
+
+    Layer names: `stem_pad`, `stem_conv`, `stem_norm`, `stem_relu`, `down{i}` (+ `_norm`,
+    `_relu`), `res{i}_*` (block output `res{i}_add`), `up{i}` (+ `_norm`, `_relu`), `head_pad`,
+    `to_image`.
 
     Args:
         num_residual_blocks: int. 6 (128x128 in the paper) or 9 (256x256). Defaults to 9.
         filters: int. Width of the first layer; doubled per downsampling. Defaults to 64.
-        channels: int. Defaults to 3.
-        num_downsamplings: int. Defaults to 2 (sizes must be multiples of 4).
+        channels: int. Image channels. Defaults to 3.
+        num_downsamplings: int. Defaults to 2.
         name: str. Defaults to "resnet_generator".
+
+    References:
+        Johnson et al., "Perceptual Losses for Real-Time Style Transfer and Super-Resolution",
+        2016; Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent
+        Adversarial Networks", 2017.
     """
 
     def __init__(
@@ -294,8 +361,9 @@ class ResnetGenerator(GraphModel):
         filters = check_positive_int(filters, "filters")
         channels = check_positive_int(channels, "channels")
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
-        images = _image_input(channels)
-        x = ReflectionPadding2D(3, name="stem_pad")(images)
+        size_multiple = 2**num_downsamplings
+        images, x = _image_input(channels, size_multiple)
+        x = ReflectionPadding2D(3, name="stem_pad")(x)
         x = layers.Conv2D(filters, 7, use_bias=False, name="stem_conv")(x)
         x = layers.ReLU(name="stem_relu")(instance_norm("stem_norm")(x))
         width = filters
@@ -316,7 +384,7 @@ class ResnetGenerator(GraphModel):
         x = ReflectionPadding2D(3, name="head_pad")(x)
         outputs = layers.Conv2D(channels, 7, activation="tanh", name="to_image")(x)
         super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self.size_multiple = 2**num_downsamplings
+        self.size_multiple = size_multiple
         self._remember_config(
             num_residual_blocks=num_residual_blocks,
             filters=filters,
@@ -327,19 +395,30 @@ class ResnetGenerator(GraphModel):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class UNetGenerator(GraphModel):
-    """pix2pix's U-Net: Conv 4x4 stride 2 + BatchNorm + LeakyReLU(0.2) down (no norm on the
-    first), Conv2DTranspose 4x4 stride 2 + BatchNorm + ReLU up (dropout on the three innermost),
-    each up block concatenated with the mirror down block, tanh at the end.
+    """pix2pix's U-Net generator.
+
+    Down: `num_downsamplings` blocks of Conv 4x4 stride 2 (widths `filters * 2**i` capped at
+    `max_filters`) + BatchNorm (not on the first) + LeakyReLU(0.2). Up: Conv2DTranspose 4x4
+    stride 2 + BatchNorm + Dropout (the first three up blocks only) + ReLU, each concatenated
+    with the mirror down block; a final Conv2DTranspose 4x4 stride 2 to `channels` with tanh.
+    Heights and widths must be multiples of 2**num_downsamplings (`size_multiple`): 256 for
+    the standard `num_downsamplings=8`, whose bottleneck is 1x1 at 256x256.
+
+    Layer names: `down{i}` (+ `_bn`, `_lrelu`), `up{i}` (+ `_bn`, `_dropout`, `_relu`),
+    `skip{i}` (the concatenation), `to_image`.
 
     Args:
-        num_downsamplings: int. 8 for 256x256 (down to 1x1). Sizes must be multiples of
-            2**num_downsamplings. Defaults to 8.
+        num_downsamplings: int. 8 for unet256, 7 for unet128. Defaults to 8.
         filters: int. Width of the first layer; doubled per level up to `max_filters`.
             Defaults to 64.
         max_filters: int. Defaults to 512.
-        dropout: float. On the three innermost up blocks. Defaults to 0.5.
-        channels: int. Defaults to 3.
+        dropout: float in [0, 1). Rate on the first three up blocks (the noise source of
+            pix2pix); 0 removes the Dropout layers. Defaults to 0.5.
+        channels: int. Image channels. Defaults to 3.
         name: str. Defaults to "unet_generator".
+
+    References:
+        Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks", 2017.
     """
 
     def __init__(
@@ -358,9 +437,10 @@ class UNetGenerator(GraphModel):
         dropout = _check_dropout(dropout)
         channels = check_positive_int(channels, "channels")
         initializer = keras.initializers.RandomNormal(0.0, 0.02)
-        images = _image_input(channels)
+        size_multiple = 2**num_downsamplings
+        images, x = _image_input(channels, size_multiple)
         widths = [min(filters * 2**i, max_filters) for i in range(num_downsamplings)]
-        skips, x = [], images
+        skips = []
         for index, width in enumerate(widths, start=1):
             x = layers.Conv2D(
                 width,
@@ -402,7 +482,7 @@ class UNetGenerator(GraphModel):
             name="to_image",
         )(x)
         super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self.size_multiple = 2**num_downsamplings
+        self.size_multiple = size_multiple
         self._remember_config(
             num_downsamplings=num_downsamplings,
             filters=filters,
@@ -416,20 +496,37 @@ class UNetGenerator(GraphModel):
 class StyleGenerator(GraphModel):
     """One generator for several styles: G(image, style, strength).
 
-    Inputs (a dict, or a list in this order): `image` (H, W, C) in [-1, 1]; `style`
-    (num_styles,) weights (one-hot for one style, a convex mix to blend styles); `strength` (1,)
-    in [0, 1]. A ResNet body whose normalisations are `StyleConditionedNormalization` fed the
-    condition `strength * style` renders the styled image y; the output is
-    `image + strength * (y - image)`. So strength 0 returns the input exactly, strength 1 is the
-    full style, and the output is continuous (smooth) in strength and in the style weights.
+    Inputs, as a dict `{"image": ..., "style": ..., "strength": ...}` or a list in that order
+    (`model.inputs` is in that order too):
+      - `image`: (batch, H, W, channels) in [-1, 1]; H and W multiples of `size_multiple`.
+      - `style`: (batch, num_styles) weights: one-hot for one style, a convex mix to blend.
+      - `strength`: (batch, 1) in [0, 1].
+    Output: (batch, H, W, channels) in [-1, 1].
+
+    The ResNet body (`ResnetGenerator`'s layout) normalises with `StyleConditionedNormalization`
+    fed `condition = strength * style` (layer "condition"), so strength 0 is the zero, unstyled
+    condition. Its tanh head renders a styled image y (layer "styled"), and the output is
+
+        output = image + strength * (y - image)      (layer "to_image")
+
+    a blend rather than `clip(image + 2 * strength * r)`: strength 0 returns the input *exactly*
+    (0 * finite = 0), strength 1 is exactly y, the output is a continuous, smooth function of
+    strength and of the style weights (no clip kinks), and it stays in [-1, 1] for strengths in
+    [0, 1]. Strengths outside [0, 1] extrapolate and may leave [-1, 1].
 
     Args:
         num_styles: int. Style slots (the MultiStyleGAN uses its styles plus the content domain).
-        filters: int. Defaults to 32.
+        filters: int. Width of the first layer. Defaults to 32.
         num_residual_blocks: int. Defaults to 4.
-        num_downsamplings: int. Defaults to 2.
-        channels: int. Defaults to 3.
+        num_downsamplings: int. Defaults to 2 (`size_multiple` 4).
+        channels: int. Image channels. Defaults to 3.
         name: str. Defaults to "style_generator".
+
+    Example:
+        >>> generator = StyleGenerator(num_styles=3)
+        >>> generator({"image": keras.random.uniform((1, 32, 32, 3), -1, 1),
+        ...            "style": [[0.5, 0.5, 0.0]], "strength": [[0.8]]}).shape
+        TensorShape([1, 32, 32, 3])
 
     References:
         Dumoulin et al., "A Learned Representation for Artistic Style", 2017; Choi et al.,
@@ -457,7 +554,8 @@ class StyleGenerator(GraphModel):
         num_residual_blocks = check_positive_int(num_residual_blocks, "num_residual_blocks")
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
         channels = check_positive_int(channels, "channels")
-        images = _image_input(channels)
+        size_multiple = 2**num_downsamplings
+        image_input, images = _image_input(channels, size_multiple)
         style = keras.Input(shape=(num_styles,), name="style")
         strength = keras.Input(shape=(1,), name="strength")
         condition = layers.Multiply(name="condition")([style, strength])
@@ -492,14 +590,12 @@ class StyleGenerator(GraphModel):
             [change, layers.Reshape((1, 1, 1), name="strength_map")(strength)]
         )
         outputs = layers.Add(name="to_image")([images, scaled])
+        # A list (not a dict, which Keras flattens in sorted-key order) keeps the documented
+        # order for list calls; dict calls are matched to the inputs by name.
         super().__init__(
-            inputs={"image": images, "style": style, "strength": strength},
-            outputs=outputs,
-            name=name,
-            **kwargs,
+            inputs=[image_input, style, strength], outputs=outputs, name=name, **kwargs
         )
-        self.size_multiple = 2**num_downsamplings
-        self.style_count = num_styles
+        self.size_multiple = size_multiple
         self._remember_config(
             num_styles=num_styles,
             filters=filters,
@@ -508,20 +604,32 @@ class StyleGenerator(GraphModel):
             channels=channels,
         )
 
+    @property
+    def style_count(self):
+        """Number of style slots (the length of the `style` input)."""
+        return self._constructor_arguments["num_styles"]
 
-# The field's standard image-to-image generators by name (CycleGAN uses resnet6 at 128x128 and
-# resnet9 at 256x256; pix2pix uses unet256).
+
+# The field's standard image-to-image generators by name: CycleGAN uses resnet6 at 128x128 and
+# resnet9 at 256x256; pix2pix uses unet256 (unet128 at 128x128); encoder_decoder is document 003's.
 TRANSLATION_GENERATOR_PRESETS = {
-    "resnet6": ("ResnetGenerator", {"num_residual_blocks": 6}),
-    "resnet9": ("ResnetGenerator", {"num_residual_blocks": 9}),
-    "unet128": ("UNetGenerator", {"num_downsamplings": 7}),
-    "unet256": ("UNetGenerator", {"num_downsamplings": 8}),
-    "encoder_decoder": ("EncoderDecoderGenerator", {}),
+    "resnet6": {"cls": "ResnetGenerator", "num_residual_blocks": 6},
+    "resnet9": {"cls": "ResnetGenerator", "num_residual_blocks": 9},
+    "unet128": {"cls": "UNetGenerator", "num_downsamplings": 7},
+    "unet256": {"cls": "UNetGenerator", "num_downsamplings": 8},
+    "encoder_decoder": {"cls": "EncoderDecoderGenerator"},
 }
 
 
 def build_translation_generator(name, **overrides):
     """A generator from `TRANSLATION_GENERATOR_PRESETS`, with constructor arguments overridden.
+
+    Args:
+        name: str. A key of `TRANSLATION_GENERATOR_PRESETS`.
+        **overrides: constructor arguments that replace or add to the preset's.
+
+    Returns:
+        The generator (a `ResnetGenerator`, `UNetGenerator` or `EncoderDecoderGenerator`).
 
     Example:
         >>> generator = build_translation_generator("resnet9", filters=32)
@@ -531,5 +639,8 @@ def build_translation_generator(name, **overrides):
             f"unknown generator preset {name!r}; choose one of "
             f"{', '.join(TRANSLATION_GENERATOR_PRESETS)}."
         )
-    class_name, arguments = TRANSLATION_GENERATOR_PRESETS[name]
+    arguments = dict(TRANSLATION_GENERATOR_PRESETS[name])
+    class_name = arguments.pop("cls")
+    if "cls" in overrides:
+        raise ValueError("`cls` is fixed by the preset; build the class directly to change it.")
     return globals()[class_name](**{**arguments, **overrides})
