@@ -3,97 +3,216 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from keras_styletransfer.layers import ReflectionPadding2D, StyleConditionedNormalization
+from keras_styletransfer.layers import (
+    ImageSizeCheck,
+    ReflectionPadding2D,
+    StyleConditionedNormalization,
+    instance_norm,
+)
 from keras_styletransfer.models.discriminators import (
     GlobalPoolDiscriminator,
     PatchGANDiscriminator,
+    patch_receptive_field,
 )
 from keras_styletransfer.models.generators import (
+    TRANSLATION_GENERATOR_PRESETS,
     EncoderDecoderGenerator,
     ResnetGenerator,
     StyleGenerator,
     UNetGenerator,
+    build_translation_generator,
     check_image_size,
 )
-from tests.helpers import config_round_trip, keras_round_trip
+from tests.helpers import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
 
 
-def images(height, width, batch=1, seed=0):
+def images(height, width, batch=1, seed=0, channels=3):
     rng = np.random.default_rng(seed)
-    return rng.uniform(-1, 1, (batch, height, width, 3)).astype("float32")
+    return rng.uniform(-1, 1, (batch, height, width, channels)).astype("float32")
+
+
+# --- generators: sizes, files, configs --------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("generator", "sizes"),
+    ("build", "sizes"),
     [
-        (EncoderDecoderGenerator(filters=(4, 8, 8, 8)), [(16, 16), (32, 48)]),
-        (ResnetGenerator(num_residual_blocks=2, filters=4), [(16, 16), (20, 36)]),
-        (UNetGenerator(num_downsamplings=4, filters=4, max_filters=8), [(16, 16), (32, 48)]),
+        (lambda: EncoderDecoderGenerator(filters=(4, 8, 8, 8)), [(16, 16), (32, 48)]),
+        (lambda: ResnetGenerator(num_residual_blocks=2, filters=4), [(16, 16), (20, 36)]),
+        (
+            lambda: UNetGenerator(num_downsamplings=5, filters=4, max_filters=8),
+            [(32, 32), (32, 64)],
+        ),
     ],
     ids=["encoder_decoder", "resnet", "unet"],
 )
-def test_generators_keep_any_allowed_size_and_round_trip(generator, sizes, tmp_path):
+def test_generators_keep_any_allowed_size_and_round_trip(build, sizes, tmp_path):
+    generator = build()
     for height, width in sizes:
-        output = generator(images(height, width), training=False)
-        assert tuple(output.shape) == (1, height, width, 3)
+        output = generator(images(height, width, batch=2), training=False)
+        assert tuple(output.shape) == (2, height, width, 3)
         assert float(np.abs(output).max()) <= 1.0
     restored = keras_round_trip(generator, tmp_path)
+    assert type(restored) is type(generator)
+    assert restored.size_multiple == generator.size_multiple
+    assert_weights_equal(weights_of(generator), weights_of(restored))
     x = images(*sizes[-1], seed=1)
-    np.testing.assert_allclose(restored(x), generator(x), atol=1e-5)
+    np.testing.assert_array_equal(restored(x, training=False), generator(x, training=False))
     clone, config = config_round_trip(generator)
     assert clone.get_config() == config
+    assert len(clone.weights) == len(generator.weights)
 
 
-def test_document_003_decoder_now_returns_the_input_size_and_sizes_are_checked():
+def test_document_003_decoder_now_returns_the_input_size():
     generator = EncoderDecoderGenerator(filters=(4, 8, 8, 8))
+    # The document's decoder downsampled again; the fixed one returns the input's size.
+    assert tuple(generator(images(32, 48)).shape) == (1, 32, 48, 3)
     assert generator.size_multiple == 16
-    assert generator.get_layer("encode4").strides == (2, 2)
-    assert isinstance(generator.get_layer("decode1"), keras.layers.Conv2DTranspose)
-    check_image_size(generator, 32, 48)
+    assert [generator.get_layer(f"encode{i}").strides for i in range(1, 5)] == [(2, 2)] * 4
+    upsamplings = [
+        layer.name
+        for layer in generator.layers
+        if isinstance(layer, keras.layers.Conv2DTranspose) and layer.strides == (2, 2)
+    ]
+    assert upsamplings == ["decode1", "decode2", "decode3", "to_image"]
+    assert [generator.get_layer(f"decode{i}").filters for i in (1, 2, 3)] == [8, 8, 4]
+    # The document's 3-channel tanh bottleneck, as an option.
+    squeezed = EncoderDecoderGenerator(filters=(4, 8, 8, 8), bottleneck_channels=3)
+    code = keras.Model(squeezed.input, squeezed.get_layer("bottleneck").output)(images(32, 48))
+    assert tuple(code.shape) == (1, 2, 3, 3) and float(np.abs(code).max()) <= 1.0
+    assert tuple(squeezed(images(32, 48)).shape) == (1, 32, 48, 3)
+    assert config_round_trip(squeezed)[0].get_config()["bottleneck_channels"] == 3
+
+
+def test_sizes_that_are_not_multiples_of_the_stride_are_rejected_clearly():
+    encoder_decoder = EncoderDecoderGenerator(filters=(4, 4, 4, 4))
+    check_image_size(encoder_decoder, 32, 48)
     with pytest.raises(ValueError, match="multiples of 16; received 30x48"):
-        check_image_size(generator, 30, 48)
-    assert UNetGenerator(num_downsamplings=5, filters=4, max_filters=8).size_multiple == 32
+        check_image_size(encoder_decoder, 30, 48)
+    resnet = ResnetGenerator(num_residual_blocks=1, filters=4)
+    # Without the check, 18x18 would silently come out 20x20.
+    with pytest.raises(ValueError, match="multiples of 4; received 18x18"):
+        resnet(images(18, 18))
+    unet = UNetGenerator(num_downsamplings=5, filters=4, max_filters=8)
+    assert unet.size_multiple == 32
+    with pytest.raises(ValueError, match="multiples of 32; received 48x32"):
+        unet(images(48, 32), training=False)
+    # With sizes unknown at trace time (serving signatures) the check costs nothing.
+    serve = tf.function(
+        lambda x: resnet(x, training=False),
+        input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)],
+    )
+    assert tuple(serve(images(12, 8)).shape) == (1, 12, 8, 3)
+    assert ImageSizeCheck.from_config(ImageSizeCheck(8).get_config()).multiple == 8
 
 
 def test_resnet_generator_uses_reflection_padding_and_instance_norm():
     generator = ResnetGenerator(num_residual_blocks=6, filters=4)
     kinds = {type(layer).__name__ for layer in generator.layers}
     assert {"ReflectionPadding2D", "GroupNormalization"} <= kinds
-    assert (
-        len([name for name in (layer.name for layer in generator.layers) if name.endswith("_add")])
-        == 6
-    )
-    padded = ReflectionPadding2D(2)(np.arange(9, dtype="float32").reshape(1, 3, 3, 1))
-    assert padded.shape == (1, 7, 7, 1)
-    assert float(padded[0, 0, 2, 0]) == 6.0  # row 2, column 0 mirrored into the corner: not zero
+    assert "BatchNormalization" not in kinds
+    assert sum(layer.name.endswith("_add") for layer in generator.layers) == 6
+    assert generator.get_layer("stem_conv").kernel_size == (7, 7)
+    assert generator.get_layer("down2").filters == 16 and generator.get_layer("up2").filters == 4
+    x = np.arange(12, dtype="float32").reshape(1, 3, 4, 1)
+    padded = ReflectionPadding2D(2)(x).numpy()
+    np.testing.assert_array_equal(padded, np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)], "reflect"))
+    layer = ReflectionPadding2D.from_config(ReflectionPadding2D(3).get_config())
+    assert layer.padding == 3
+    with pytest.raises(ValueError, match="needs height and width > 3"):
+        layer(x)
 
 
-def test_patchgan_receptive_fields_shapes_and_the_conditional_pair():
-    assert [PatchGANDiscriminator(num_layers=n, filters=4).receptive_field for n in (1, 2, 3)] == [
-        16,
-        34,
-        70,
-    ]
+# --- normalisation layers -------------------------------------------------------------------------
+
+
+def test_instance_norm_and_style_conditioned_normalisation():
+    features = images(8, 6, batch=2, channels=5) * 3.0 + 1.0
+    normalised = instance_norm("norm")(features).numpy()
+    np.testing.assert_allclose(normalised.mean(axis=(1, 2)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(normalised.std(axis=(1, 2)), 1.0, atol=1e-3)
+
+    layer = StyleConditionedNormalization(3)
+    one_hot = np.asarray([[0, 1, 0], [0, 0, 1]], "float32")
+    # Zero tables: plain instance norm for every condition.
+    np.testing.assert_allclose(layer([features, one_hot]), normalised, atol=1e-4)
+    rng = np.random.default_rng(0)
+    gamma, beta = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    layer.gamma_table.assign(gamma)
+    layer.beta_table.assign(beta)
+    expected = normalised * (1 + gamma[[1, 2]])[:, None, None] + beta[[1, 2]][:, None, None]
+    np.testing.assert_allclose(layer([features, one_hot]), expected, atol=1e-4)
+    blend = np.asarray([[0.5, 0.5, 0]] * 2, "float32")
+    mixed = normalised * (1 + gamma[:2].mean(0)) + beta[:2].mean(0)
+    np.testing.assert_allclose(layer([features, blend]), mixed, atol=1e-4)
+    zero = np.zeros((2, 3), "float32")
+    np.testing.assert_allclose(layer([features, zero]), normalised, atol=1e-4)
+
+    clone = StyleConditionedNormalization.from_config(layer.get_config())
+    assert (clone.num_styles, clone.epsilon) == (3, 1e-5)
+    with pytest.raises(ValueError, match="num_styles=4 weights per example"):
+        StyleConditionedNormalization(4)([features, one_hot])
+
+
+# --- discriminators -----------------------------------------------------------------------------
+
+
+def test_patchgan_receptive_field_is_read_off_the_layers_and_matches_the_gradients():
+    for num_layers, field in ((1, 16), (2, 34), (3, 70)):
+        patch = PatchGANDiscriminator(num_layers=num_layers, filters=2, norm="batch")
+        assert patch.receptive_field == patch_receptive_field(num_layers) == field
+        # The input pixels that move one interior logit span exactly the receptive field.
+        x = tf.constant(images(128, 128))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = patch(x, training=False)
+            row, column = logits.shape[1] // 2, logits.shape[2] // 2
+            centre = logits[0, row, column, 0]
+        touched = np.abs(tape.gradient(centre, x).numpy()[0]).sum(axis=-1) > 0
+        rows, columns = np.flatnonzero(touched.any(1)), np.flatnonzero(touched.any(0))
+        assert rows[-1] - rows[0] + 1 == field and columns[-1] - columns[0] + 1 == field
+
+
+def test_patchgan_shapes_and_the_conditional_pair(tmp_path):
     patch = PatchGANDiscriminator(num_layers=3, filters=4)
-    assert tuple(patch(images(64, 96)).shape) == (1, 8, 12, 1)
+    assert tuple(patch(images(64, 96, batch=2)).shape) == (2, 8, 12, 1)
+    assert "conv1_norm" not in [layer.name for layer in patch.layers]
+    assert patch.get_layer("conv4").strides == (1, 1) and patch.get_layer("conv4").filters == 32
     conditional = PatchGANDiscriminator(num_layers=2, filters=4, conditional=True, norm="batch")
     assert [t.name for t in conditional.inputs] == ["condition", "image"]
-    assert tuple(conditional([images(32, 32), images(32, 32)]).shape) == (1, 8, 8, 1)
-    with pytest.raises(ValueError, match="'batch' or 'instance'"):
-        PatchGANDiscriminator(norm="layer")
+    assert conditional.receptive_field == 34
+    pair = [images(32, 48, seed=1), images(32, 48, seed=2)]
+    as_list = conditional(pair, training=False)
+    assert tuple(as_list.shape) == (1, 8, 12, 1)
+    as_dict = conditional({"image": pair[1], "condition": pair[0]}, training=False)
+    np.testing.assert_array_equal(as_list, as_dict)
+    swapped = conditional(pair[::-1], training=False)
+    assert not np.allclose(as_list, swapped)  # the condition and the image are told apart
+    restored = keras_round_trip(conditional, tmp_path)
+    np.testing.assert_array_equal(restored(pair, training=False), as_list)
+    assert restored.get_config() == conditional.get_config()
+    assert restored.receptive_field == 34
 
 
 def test_global_pool_discriminator_with_a_style_head(tmp_path):
     plain = GlobalPoolDiscriminator(num_layers=2, filters=4)
+    assert len(plain.outputs) == 1
     assert tuple(plain(images(32, 48)).shape) == (1, 1)
     styled = GlobalPoolDiscriminator(num_layers=2, filters=4, num_styles=4)
     adversarial, style = styled(images(32, 32, batch=2))
     assert tuple(adversarial.shape) == (2, 1) and tuple(style.shape) == (2, 4)
+    assert styled.output_names == ["adversarial_logits", "style_logits"]
     assert styled.get_layer("style_logits").units == 4
+    assert isinstance(styled.get_layer("pool"), keras.layers.GlobalAveragePooling2D)
     restored = keras_round_trip(styled, tmp_path)
     x = images(32, 32, seed=3)
-    np.testing.assert_allclose(restored(x)[1], styled(x)[1], atol=1e-5)
+    for before, after in zip(styled(x), restored(x), strict=True):
+        np.testing.assert_array_equal(after, before)
+
+
+# --- the multi-style generator ------------------------------------------------------------------
 
 
 def style_inputs(style, strength, x):
@@ -119,7 +238,10 @@ def test_style_generator_strength_zero_is_the_photo_and_strength_is_continuous()
     x = images(16, 16)
     np.testing.assert_array_equal(generator(style_inputs([1, 0, 0], 0.0, x)), x)
     full = generator(style_inputs([1, 0, 0], 1.0, x)).numpy()
+    styled = keras.Model(generator.inputs, generator.get_layer("styled").output)
+    np.testing.assert_allclose(full, styled(style_inputs([1, 0, 0], 1.0, x)), atol=1e-6)
     assert np.abs(full - x).mean() > 0.05
+    assert float(np.abs(full).max()) <= 1.0
     half = generator(style_inputs([1, 0, 0], 0.5, x)).numpy()
     nearby = generator(style_inputs([1, 0, 0], 0.49, x)).numpy()
     assert np.abs(half - nearby).max() < 0.05 * np.abs(full - x).max()
@@ -127,38 +249,102 @@ def test_style_generator_strength_zero_is_the_photo_and_strength_is_continuous()
         np.abs(generator(style_inputs([1, 0, 0], s, x)).numpy() - x).mean()
         for s in (0.0, 0.25, 0.5, 0.75, 1.0)
     ]
-    assert distances == sorted(distances)
+    assert distances == sorted(distances) and distances[0] == 0.0
 
 
-def test_style_generator_blends_styles_and_round_trips(tmp_path):
+def test_style_generator_blends_styles_and_takes_dicts_or_lists(tmp_path):
     generator = perturbed_style_generator()
+    assert [t.name for t in generator.inputs] == ["image", "style", "strength"]
     x = images(16, 16)
     first = generator(style_inputs([1, 0, 0], 1.0, x)).numpy()
     second = generator(style_inputs([0, 1, 0], 1.0, x)).numpy()
     blend = generator(style_inputs([0.5, 0.5, 0], 1.0, x)).numpy()
+    assert np.abs(first - second).mean() > 1e-2
     assert np.abs(blend - first).mean() > 1e-3 and np.abs(blend - second).mean() > 1e-3
     assert generator.style_count == 3 and generator.size_multiple == 4
+
+    inputs = style_inputs([0.2, 0, 0.8], 0.7, x)
+    as_dict = generator(inputs).numpy()
+    as_list = generator([inputs["image"], inputs["style"], inputs["strength"]]).numpy()
+    np.testing.assert_array_equal(as_list, as_dict)
+    predicted = generator.predict([inputs["image"], inputs["style"], inputs["strength"]], verbose=0)
+    np.testing.assert_allclose(predicted, as_dict, atol=1e-6)
+
     restored = keras_round_trip(generator, tmp_path)
-    np.testing.assert_allclose(
-        restored(style_inputs([0, 0, 1], 0.7, x)),
-        generator(style_inputs([0, 0, 1], 0.7, x)),
-        atol=1e-5,
-    )
+    assert restored.style_count == 3
+    np.testing.assert_array_equal(restored(inputs), as_dict)
+    clone, config = config_round_trip(generator)
+    assert clone.get_config() == config and config["num_styles"] == 3
 
 
 def test_layer_outputs_are_reachable_by_name_for_explainers():
     generator = ResnetGenerator(num_residual_blocks=2, filters=4)
     inner = keras.Model(generator.input, generator.get_layer("res2_add").output)
     assert tuple(inner(images(16, 16)).shape) == (1, 4, 4, 16)
+    unet = UNetGenerator(num_downsamplings=5, filters=4, max_filters=8)
+    skip = keras.Model(unet.input, unet.get_layer("skip1").output)
+    assert tuple(skip(images(32, 32), training=False).shape) == (1, 2, 2, 16)
     patch = PatchGANDiscriminator(num_layers=2, filters=4)
-    assert patch.get_layer("conv3_lrelu").output is not None
+    trunk = keras.Model(patch.input, patch.get_layer("conv3_lrelu").output)
+    assert tuple(trunk(images(32, 32)).shape) == (1, 8, 8, 16)
+    style = StyleGenerator(num_styles=2, filters=4, num_residual_blocks=1)
+    condition = keras.Model(style.inputs, style.get_layer("condition").output)
+    np.testing.assert_allclose(
+        condition(
+            {
+                "image": images(8, 8),
+                "style": np.asarray([[0.25, 0.75]], "float32"),
+                "strength": np.asarray([[0.5]], "float32"),
+            }
+        ),
+        [[0.125, 0.375]],
+    )
+
+
+# --- presets and argument checks --------------------------------------------------------------
 
 
 def test_named_generator_presets():
-    from keras_styletransfer.models.generators import build_translation_generator
-
+    assert set(TRANSLATION_GENERATOR_PRESETS) == {
+        "resnet6",
+        "resnet9",
+        "unet128",
+        "unet256",
+        "encoder_decoder",
+    }
     resnet9 = build_translation_generator("resnet9", filters=4)
+    assert isinstance(resnet9, ResnetGenerator)
     assert sum(layer.name.endswith("_add") for layer in resnet9.layers) == 9
+    resnet6 = build_translation_generator("resnet6", filters=4, num_residual_blocks=2)
+    assert sum(layer.name.endswith("_add") for layer in resnet6.layers) == 2
     assert build_translation_generator("unet256", filters=4, max_filters=8).size_multiple == 256
+    assert build_translation_generator("unet128", filters=4, max_filters=8).size_multiple == 128
+    encoder_decoder = build_translation_generator("encoder_decoder", filters=(4, 4, 4, 4))
+    assert isinstance(encoder_decoder, EncoderDecoderGenerator)
     with pytest.raises(ValueError, match="unknown generator preset 'resnet12'"):
         build_translation_generator("resnet12")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: ResnetGenerator(filters=0), "`filters` must be a positive integer; received 0"),
+        (lambda: ResnetGenerator(num_residual_blocks=2.5), "received 2.5"),
+        (lambda: UNetGenerator(dropout=1.0), r"`dropout` must be in \[0, 1\); received 1.0"),
+        (lambda: UNetGenerator(dropout=-0.1), "received -0.1"),
+        (lambda: UNetGenerator(num_downsamplings=0), "`num_downsamplings`.*received 0"),
+        (lambda: EncoderDecoderGenerator(filters=(8, 0)), r"received \(8, 0\)"),
+        (lambda: EncoderDecoderGenerator(bottleneck_channels=0), "`bottleneck_channels`"),
+        (lambda: StyleGenerator(num_styles=0), "`num_styles` must be a positive integer"),
+        (lambda: PatchGANDiscriminator(num_layers=0), "`num_layers`.*received 0"),
+        (lambda: PatchGANDiscriminator(norm="layer"), "'batch' or 'instance'; received 'layer'"),
+        (lambda: PatchGANDiscriminator(conditional="yes"), "received 'yes'"),
+        (lambda: GlobalPoolDiscriminator(num_styles=-1), "integer >= 0; received -1"),
+        (lambda: ReflectionPadding2D(-1), "`padding` must be an integer >= 0; received -1"),
+        (lambda: StyleConditionedNormalization(0), "`num_styles` must be an integer >= 1"),
+        (lambda: ImageSizeCheck(0), "`multiple`"),
+    ],
+)
+def test_arguments_are_validated_with_clear_errors(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
