@@ -132,7 +132,31 @@ def build_parser():
         action="store_true",
         help="the foundation's job: document 002's GAN on digits (saved_models/demo_digits)",
     )
+    for module in _command_modules():
+        module.add_command(commands)
     return parser
+
+
+# Sub-commands that live in their own modules: each has `add_command(commands)`, adding one
+# sub-parser whose `set_defaults(handler=...)` names a function `handler(args) -> int`.
+# These modules import TensorFlow only inside their handlers, so `--help` stays fast.
+COMMAND_MODULES = (
+    "keras_styletransfer.commands.explain",
+    "keras_styletransfer.commands.export",
+    "keras_styletransfer.commands.fuse",
+    "keras_styletransfer.commands.fine_tune",
+)
+
+
+def _command_modules():
+    import importlib
+    import importlib.util
+
+    modules = []
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            modules.append(importlib.import_module(name))
+    return modules
 
 
 def _train(args, preset_name=None, measure_quality=None, overwrite=None):
@@ -444,6 +468,8 @@ def main(argv=None):
             return _stylize(args)
         if args.command == "demo":
             return _demo(args)
+        if getattr(args, "handler", None) is not None:
+            return args.handler(args)
     except InputError as error:
         if args.debug:
             raise
