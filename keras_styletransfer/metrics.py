@@ -181,6 +181,12 @@ def inception_feature_extractor(weights_path=None, image_size=299):
     Returns:
         A function `images -> (N, 2048) numpy array`.
     """
+    return _batched_features(inception_feature_model(weights_path, image_size))
+
+
+def inception_feature_model(weights_path=None, image_size=299):
+    """The Keras model behind `inception_feature_extractor`: images in [-1, 1] of any size ->
+    (batch, 2048), resized inside; for `FrechetDistance` / `KernelDistance` metrics."""
     import os
 
     from keras_styletransfer.errors import DataSourceError
@@ -195,19 +201,20 @@ def inception_feature_extractor(weights_path=None, image_size=299):
             f"False)` once and copy ~/.keras/models/{INCEPTION_NOTOP_FILE} here, or pass "
             "feature_extractor='style_classifier' for the package's own (documented) features."
         )
-    model = keras.applications.InceptionV3(
+    inception = keras.applications.InceptionV3(
         include_top=False, weights=path, pooling="avg", input_shape=(image_size, image_size, 3)
     )
-    return _batched_features(model, image_size)
+    images = keras.Input((None, None, 3))
+    # InceptionV3 expects [-1, 1] too (its `preprocess_input` maps [0, 255] there).
+    resized = keras.layers.Resizing(image_size, image_size, interpolation="bilinear")(images)
+    return keras.Model(images, inception(resized), name="inception_features")
 
 
-def _batched_features(model, image_size=None):
+def _batched_features(model):
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def features(batch):
-        if image_size:
-            batch = tf.image.resize(batch, (image_size, image_size), method="bilinear")
         return model(batch, training=False)
 
     def extract(images, batch_size=32):
@@ -288,6 +295,237 @@ class StyleJudge:
         predicted = self.probabilities(images).argmax(axis=1)
         return float((predicted == self.class_names.index(style)).mean())
 
+    @property
+    def feature_model(self):
+        """The 64-d feature network, for `FrechetDistance` / `KernelDistance` metrics."""
+        return self._features
+
+    def keras_metrics(self, style=None, domain_names=None):
+        """`[StyleScore, FrechetDistance, KernelDistance]` on this judge, for `compile(metrics=)`.
+
+        Args:
+            style: str or None. The intended style (pix2pix / CycleGAN); None for the
+                multi-style model, whose `domain_names` are then required.
+            domain_names: list of str or None. `MultiStyleGAN.domain_names`.
+        """
+        return [
+            StyleScore(self.classifier, self.class_names, style=style, domain_names=domain_names),
+            FrechetDistance(self._features),
+            KernelDistance(self._features),
+        ]
+
     def features(self, images):
         """64-d pooled features of images in [-1, 1]: the offline FID/KID extractor."""
         return self._features.predict(np.asarray(images, np.float32), batch_size=64, verbose=0)
+
+
+# --- the same measures as Keras metrics, for `test_step` (EarlyStopping / ModelCheckpoint) -------
+
+
+class ImageMetric(keras.metrics.Metric):
+    """A Keras metric over (target images, generated images), updated in a wrapper's `test_step`.
+
+    Pass instances to `compile(metrics=[...])` of `GAN`, `Pix2Pix`, `CycleGAN` or
+    `MultiStyleGAN`: `evaluate` and `fit(validation_data=...)` then log them (as `val_<name>`),
+    so `EarlyStopping(monitor="val_fid", mode="min")` or
+    `ModelCheckpoint(monitor="val_style_score", mode="max")` can use them (give `mode`: Keras
+    infers it only for metrics passed through its own compile). What "target" means per
+    family: pix2pix the paired ground truth, CycleGAN the
+    domain-B images (unpaired), the multi-style model the style images (with their indices),
+    a noise GAN the real images. Subclasses implement `update_state(targets, generated,
+    style_indices=None)`. They are not stored in a `.keras` file's compile config (they hold
+    their own feature networks): pass them again to `compile` after loading.
+    """
+
+
+def _feature_dimension(feature_model):
+    shape = getattr(feature_model, "output_shape", None) or tuple(feature_model.outputs[0].shape)
+    dimension = shape[-1]
+    if dimension is None or len(shape) != 2:
+        raise ValueError(
+            "the feature model must return (batch, D) features with a known D; its output "
+            f"shape is {shape}. Use a model ending in global pooling (e.g. "
+            "`StyleJudge(...).feature_model` or InceptionV3(pooling='avg'))."
+        )
+    return int(dimension)
+
+
+def _matrix_sqrt_trace(cov_a, cov_b):
+    """Tr((S_a S_b)^(1/2)) for symmetric PSD S_a, S_b, as Tr((S_a^(1/2) S_b S_a^(1/2))^(1/2))."""
+    import tensorflow as tf
+
+    values, vectors = tf.linalg.eigh(cov_a)
+    root_a = (vectors * tf.sqrt(tf.maximum(values, 0.0))[None, :]) @ tf.transpose(vectors)
+    middle = root_a @ cov_b @ root_a
+    middle = 0.5 * (middle + tf.transpose(middle))
+    return tf.reduce_sum(tf.sqrt(tf.maximum(tf.linalg.eigvalsh(middle), 0.0)))
+
+
+class FrechetDistance(ImageMetric):
+    """Fréchet distance (FID on InceptionV3 features) streamed over evaluation batches.
+
+    Sums, and sums of outer products, of the features of target and generated images are
+    accumulated in float64 variables (summed over replicas under a distribution strategy), so
+    the result over a whole evaluation equals `frechet_distance` on all the features at once.
+
+    Args:
+        feature_model: keras.Model. Images in [-1, 1] -> `(batch, D)` features.
+        name: str. Defaults to "fid".
+    """
+
+    def __init__(self, feature_model, name="fid", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.feature_model = feature_model
+        dimension = _feature_dimension(feature_model)
+        self.sums = {}
+        for side in ("target", "generated"):
+            self.sums[side] = (
+                self.add_variable((), "zeros", dtype="float64", name=f"{side}_count"),
+                self.add_variable((dimension,), "zeros", dtype="float64", name=f"{side}_sum"),
+                self.add_variable(
+                    (dimension, dimension), "zeros", dtype="float64", name=f"{side}_outer"
+                ),
+            )
+
+    def update_state(self, targets, generated, style_indices=None, sample_weight=None):
+        import tensorflow as tf
+
+        for side, images in (("target", targets), ("generated", generated)):
+            features = tf.cast(self.feature_model(images, training=False), tf.float64)
+            count, total, outer = self.sums[side]
+            count.assign_add(tf.cast(tf.shape(features)[0], tf.float64))
+            total.assign_add(tf.reduce_sum(features, axis=0))
+            outer.assign_add(tf.matmul(features, features, transpose_a=True))
+
+    def _moments(self, side):
+        import tensorflow as tf
+
+        count, total, outer = (tf.convert_to_tensor(v) for v in self.sums[side])
+        mean = total / tf.maximum(count, 1.0)
+        covariance = (outer - count * mean[:, None] * mean[None, :]) / tf.maximum(count - 1.0, 1.0)
+        return mean, covariance
+
+    def result(self):
+        import tensorflow as tf
+
+        mean_a, cov_a = self._moments("generated")
+        mean_b, cov_b = self._moments("target")
+        distance = (
+            tf.reduce_sum(tf.square(mean_a - mean_b))
+            + tf.linalg.trace(cov_a + cov_b)
+            - 2.0 * _matrix_sqrt_trace(cov_a, cov_b)
+        )
+        return tf.cast(distance, tf.float32)
+
+    def reset_state(self):
+        for variables in self.sums.values():
+            for variable in variables:
+                variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+
+
+class KernelDistance(ImageMetric):
+    """KID streamed as the mean over evaluation batches of the unbiased squared MMD (cubic
+    polynomial kernel) between each batch's target and generated features.
+
+    The KID reference averages the estimate over random subsets of the two sets; here the
+    subsets are the evaluation batches (each needs >= 2 images). The mean of unbiased estimates
+    is unbiased, but with small batches it varies more than `kernel_distance` on all features.
+    Under a distribution strategy each replica's share of a batch is one subset.
+
+    Args:
+        feature_model: keras.Model. Images in [-1, 1] -> `(batch, D)` features.
+        name: str. Defaults to "kid".
+    """
+
+    def __init__(self, feature_model, name="kid", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.feature_model = feature_model
+        self.dimension = _feature_dimension(feature_model)
+        self.total = self.add_variable((), "zeros", dtype="float64", name="total")
+        self.count = self.add_variable((), "zeros", dtype="float64", name="count")
+
+    def update_state(self, targets, generated, style_indices=None, sample_weight=None):
+        import tensorflow as tf
+
+        a = tf.cast(self.feature_model(generated, training=False), tf.float64)
+        b = tf.cast(self.feature_model(targets, training=False), tf.float64)
+
+        def kernel(x, y):
+            return (tf.matmul(x, y, transpose_b=True) / self.dimension + 1.0) ** 3
+
+        m = tf.cast(tf.shape(a)[0], tf.float64)
+        n = tf.cast(tf.shape(b)[0], tf.float64)
+        k_aa, k_bb, k_ab = kernel(a, a), kernel(b, b), kernel(a, b)
+        within_a = (tf.reduce_sum(k_aa) - tf.linalg.trace(k_aa)) / tf.maximum(m * (m - 1.0), 1.0)
+        within_b = (tf.reduce_sum(k_bb) - tf.linalg.trace(k_bb)) / tf.maximum(n * (n - 1.0), 1.0)
+        estimate = within_a + within_b - 2.0 * tf.reduce_mean(k_ab)
+        usable = tf.cast((m >= 2.0) & (n >= 2.0), tf.float64)
+        self.total.assign_add(usable * estimate)
+        self.count.assign_add(usable)
+
+    def result(self):
+        import tensorflow as tf
+
+        return tf.cast(self.total / tf.maximum(self.count, 1.0), tf.float32)
+
+
+class StyleScore(ImageMetric):
+    """Mean probability a style classifier gives the intended style to the generated images.
+
+    Args:
+        classifier: keras.Model. Images in [-1, 1] -> logits over `class_names` (e.g. a
+            `StyleJudge`'s classifier).
+        class_names: list of str. The classifier's classes.
+        style: str or None. The intended style of every generated image (pix2pix, CycleGAN).
+            None for the multi-style model: each image's style then comes from the
+            `style_indices` that `MultiStyleGAN.test_step` passes, named by `domain_names`.
+        domain_names: list of str or None. The multi-style model's domain names, so its style
+            indices can be looked up among `class_names`. Defaults to `class_names`.
+        name: str. Defaults to "style_score".
+    """
+
+    def __init__(
+        self, classifier, class_names, style=None, domain_names=None, name="style_score", **kw
+    ):
+        super().__init__(name=name, **kw)
+        self.classifier = classifier
+        self.class_names = list(class_names)
+        known = ", ".join(self.class_names)
+        if style is not None and style not in self.class_names:
+            raise ValueError(f"style {style!r} is not a class of the classifier ({known}).")
+        self.style = style
+        domain_names = list(domain_names or self.class_names)
+        missing = [name for name in domain_names if name not in self.class_names]
+        if missing:
+            raise ValueError(f"domains {missing} are not classes of the classifier ({known}).")
+        # Model domain index -> classifier class index.
+        self.lookup = [self.class_names.index(name) for name in domain_names]
+        self.total = self.add_variable((), "zeros", dtype="float64", name="total")
+        self.count = self.add_variable((), "zeros", dtype="float64", name="count")
+
+    def update_state(self, targets, generated, style_indices=None, sample_weight=None):
+        import tensorflow as tf
+
+        probabilities = tf.nn.softmax(
+            tf.cast(self.classifier(generated, training=False), tf.float32), axis=-1
+        )
+        batch = tf.shape(probabilities)[0]
+        if self.style is not None:
+            classes = tf.fill([batch], self.class_names.index(self.style))
+        elif style_indices is not None:
+            classes = tf.gather(
+                tf.constant(self.lookup, tf.int32), tf.cast(style_indices, tf.int32)
+            )
+        else:
+            raise ValueError(
+                "StyleScore without `style` needs per-image style indices; only the multi-style "
+                "model passes them. Give `style=` for pix2pix / CycleGAN."
+            )
+        chosen = tf.gather(probabilities, classes, axis=1, batch_dims=1)
+        self.total.assign_add(tf.cast(tf.reduce_sum(chosen), tf.float64))
+        self.count.assign_add(tf.cast(batch, tf.float64))
+
+    def result(self):
+        import tensorflow as tf
+
+        return tf.cast(self.total / tf.maximum(self.count, 1.0), tf.float32)

@@ -29,6 +29,55 @@ def build_optimizer(optimizer, variables):
         optimizer.build(variables)
 
 
+def replica_position():
+    """`(replica_id, num_replicas)` of the replica running this code; `(0, 1)` without a strategy.
+
+    Under `MirroredStrategy` / `MultiWorkerMirroredStrategy` every replica runs `train_step` on
+    its slice of the global batch: replica `r` of `n` holds examples `r * local : (r + 1) * local`.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: no single replica is running
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def draw_for_this_replica(draw, local_batch_size):
+    """This replica's slice of a random draw made for the whole global batch.
+
+    Every replica holds the same seed state, so a plain draw of the local batch size would give
+    every replica the *same* values (and a different stream from one device). Drawing the global
+    batch's values from the shared seed and keeping this replica's rows gives exactly what one
+    device draws for the same global batch, whatever the number of replicas. It assumes equal
+    local batches (an uneven last batch still gets valid, but not single-device, values).
+
+    Args:
+        draw: callable `draw(batch_size) -> tensor (batch_size, ...)`, e.g. a `keras.random` call
+            with the model's `SeedGenerator`.
+        local_batch_size: int or scalar tensor. This replica's batch size.
+
+    Returns:
+        A tensor `(local_batch_size, ...)`.
+    """
+    replica_id, replicas = replica_position()
+    if replicas == 1:
+        return draw(local_batch_size)
+    values = draw(local_batch_size * replicas)
+    start = replica_id * local_batch_size
+    return values[start : start + local_batch_size]
+
+
+def gather_over_replicas(values):
+    """The global batch of `values` (concatenated over replicas in replica order) on every replica.
+
+    Outside a multi-replica step it returns `values` unchanged. Used where one replica's slice is
+    not enough: pairs of examples that span replicas, and the image pools' shared history.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return values
+    return context.all_gather(values, axis=0)
+
+
 def check_weight(value, name):
     """A loss weight as a float >= 0, or a clear error."""
     try:
@@ -60,13 +109,16 @@ class AdversarialModel(keras.Model):
         raise NotImplementedError
 
     def _make_trackers(self, names):
+        if getattr(self, "locality_weight", 0.0):  # set by `_set_explanation_options`
+            names = [*names, "locality_loss"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.image_metrics = []
         self.generator_optimizer = None
         self.discriminator_optimizer = None
 
     @property
     def metrics(self):
-        return list(self.trackers.values())
+        return [*self.trackers.values(), *self.image_metrics]
 
     def generator_variables(self):
         return [v for model in self.generator_networks() for v in model.trainable_variables]
@@ -83,11 +135,30 @@ class AdversarialModel(keras.Model):
             generator_optimizer: keras.optimizers.Optimizer or its config name. Defaults to
                 Adam(2e-4, beta_1=0.5).
             discriminator_optimizer: keras.optimizers.Optimizer or name. Defaults to the same.
+            metrics: list of `keras_styletransfer.metrics.ImageMetric` (FID, KID, style score),
+                updated in `test_step` on the generated images against the evaluation targets,
+                so `evaluate`, `fit(validation_data=...)`, `EarlyStopping` and
+                `ModelCheckpoint` see them. Not saved in a `.keras` file's compile config: pass
+                them again after loading. Defaults to none.
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
-                `optimizer`, `loss` and `metrics` are not accepted: the model has two optimizers
-                and computes its own losses.
+                `optimizer` and `loss` are not accepted: the model has two optimizers and
+                computes its own losses.
         """
-        for key in ("optimizer", "loss", "metrics"):
+        from keras_styletransfer.metrics import ImageMetric
+
+        image_metrics = list(kwargs.pop("metrics", None) or [])
+        for metric in image_metrics:
+            if not isinstance(metric, ImageMetric):
+                raise TypeError(
+                    f"{type(self).__name__}.compile(metrics=...) takes image metrics from "
+                    "keras_styletransfer.metrics (FrechetDistance, KernelDistance, StyleScore); "
+                    f"received {metric!r}. Its losses and their parts are tracked already."
+                )
+        names = [metric.name for metric in image_metrics]
+        clashes = sorted({n for n in names if names.count(n) > 1 or n in self.trackers})
+        if clashes:
+            raise ValueError(f"metric names must be unique and not a loss's name: {clashes}.")
+        for key in ("optimizer", "loss"):
             if kwargs.get(key) is not None:
                 raise ValueError(
                     f"{type(self).__name__}.compile() takes `generator_optimizer` and "
@@ -96,6 +167,7 @@ class AdversarialModel(keras.Model):
                 )
             kwargs.pop(key, None)
         super().compile(optimizer=None, **kwargs)
+        self.image_metrics = image_metrics
         self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_optimizer())
         self.discriminator_optimizer = keras.optimizers.get(
             discriminator_optimizer or default_optimizer()
@@ -105,6 +177,17 @@ class AdversarialModel(keras.Model):
                 "Pass two different optimizer objects: one optimizer cannot hold the state of "
                 "both the generators and the discriminators."
             )
+        if self.dtype_policy.name == "mixed_float16":
+            # float16 gradients underflow without loss scaling; Keras' own compile does the same
+            # for its single optimizer. `_apply` scales the backward pass by the current scale.
+            if not isinstance(self.generator_optimizer, keras.optimizers.LossScaleOptimizer):
+                self.generator_optimizer = keras.optimizers.LossScaleOptimizer(
+                    self.generator_optimizer
+                )
+            if not isinstance(self.discriminator_optimizer, keras.optimizers.LossScaleOptimizer):
+                self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(
+                    self.discriminator_optimizer
+                )
         build_optimizer(self.generator_optimizer, self.generator_variables())
         build_optimizer(self.discriminator_optimizer, self.discriminator_variables())
 
@@ -183,8 +266,26 @@ class AdversarialModel(keras.Model):
             variable.assign(value)
 
     def _apply(self, optimizer, tape, loss, variables):
-        gradients = tape.gradient(loss, variables)
+        """Differentiate `loss` (already reduced over the global batch) and update `variables`.
+
+        With a `LossScaleOptimizer` (mixed_float16) the backward pass starts from the loss scale
+        instead of 1 (the gradient of `scale * loss`, without re-recording the loss); the
+        optimizer divides it out and skips steps whose gradients overflowed.
+        """
+        output_gradients = None
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            output_gradients = tf.cast(optimizer.scale_loss(1.0), loss.dtype)
+        gradients = tape.gradient(loss, variables, output_gradients=output_gradients)
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    def _update_image_metrics(self, targets, generate, style_indices=None):
+        """Update the compiled image metrics on `generate()`'s images against `targets`."""
+        if not self.image_metrics:
+            return {}
+        generated = generate()
+        for metric in self.image_metrics:
+            metric.update_state(targets, generated, style_indices=style_indices)
+        return {metric.name: metric.result() for metric in self.image_metrics}
 
     def _update_trackers(self, terms):
         # Each replica adds its local sums and counts; Mean's sync-on-read variables add them
@@ -195,3 +296,47 @@ class AdversarialModel(keras.Model):
         for name in updated:
             self.trackers[name].update_state(terms[name])
         return {name: self.trackers[name].result() for name in updated}
+
+    # --- explanation-guided training (keras_styletransfer.explain.guided) -----------------------
+
+    def _set_explanation_options(self, explanation_guidance, locality_weight=0.0):
+        """Store the xAI-GAN guidance and locality weights (call before `_make_trackers`).
+
+        `explanation_guidance` scales G's gradient on the images D judges by `1 + weight * mask`
+        (D's saliency); `locality_weight` adds `weight * mean((1 - mask) * |G(x) - x|)` to G's
+        loss, tracked as `locality_loss`. Both 0 (the default) leave training bit-identical to
+        a model without them.
+        """
+        self.explanation_guidance = check_weight(explanation_guidance, "explanation_guidance")
+        self.locality_weight = check_weight(locality_weight, "locality_weight")
+
+    def _explanation_config(self):
+        return {
+            "explanation_guidance": self.explanation_guidance,
+            "locality_weight": self.locality_weight,
+        }
+
+    def _guide(self, discriminate, images, training=True):
+        """`images`, with D's explanation shaping their gradient when guidance is on.
+
+        Only training differentiates G's loss, so evaluation skips the saliency pass.
+        """
+        if not self.explanation_guidance or not training:
+            return images
+        # Imported here: explain/guided.py needs only TensorFlow, so there is no cycle.
+        from keras_styletransfer.explain.guided import guide_images
+
+        return guide_images(discriminate, images, self.explanation_guidance)
+
+    def _add_locality(self, terms, discriminate, source_images, output_images):
+        """Add this pair's locality penalty (per example) to `terms["locality_loss"]` and, weighted,
+        to `terms["g_loss"]`; CycleGAN calls it once per direction."""
+        if not self.locality_weight:
+            return terms
+        from keras_styletransfer.explain.guided import locality_penalty, saliency_mask
+
+        mask = saliency_mask(discriminate, output_images)
+        penalty = locality_penalty(source_images, output_images, mask)
+        terms["locality_loss"] = terms.get("locality_loss", 0.0) + penalty
+        terms["g_loss"] = terms["g_loss"] + self.locality_weight * penalty
+        return terms

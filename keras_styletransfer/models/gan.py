@@ -15,7 +15,12 @@ from keras_styletransfer.augment import check_policies, diff_augment
 
 # Registers every generator and discriminator class, so loading a saved GAN finds them.
 from keras_styletransfer.models import discriminators, generators  # noqa: F401
-from keras_styletransfer.models.adversarial import AdversarialModel, check_model
+from keras_styletransfer.models.adversarial import (
+    AdversarialModel,
+    check_model,
+    draw_for_this_replica,
+    gather_over_replicas,
+)
 
 _PACKAGE = "keras_styletransfer"
 
@@ -60,6 +65,9 @@ class GAN(AdversarialModel):
             ("translation", "cutout") applied to every image D sees during training, real and
             generated alike (DiffAugment): the remedy for a D that memorises a small data set.
             Defaults to None (none).
+        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
+            multiplied by `1 + weight * mask`, mask = D's saliency of them, normalised per image
+            (`keras_styletransfer.explain.guided`). Defaults to 0 (off; bit-identical training).
         seed: int. Seed of the noise stream. Defaults to None (random).
         name: str. Defaults to "gan".
 
@@ -83,6 +91,7 @@ class GAN(AdversarialModel):
         latent_dim=None,
         diversity_weight=0.0,
         augment=None,
+        explanation_guidance=0.0,
         seed=None,
         name="gan",
         **kwargs,
@@ -127,6 +136,7 @@ class GAN(AdversarialModel):
         self.augment = check_policies(augment)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self._set_explanation_options(explanation_guidance)
         names = [
             "g_loss",
             "d_loss",
@@ -163,6 +173,7 @@ class GAN(AdversarialModel):
             "gradient_penalty_weight": self.gradient_penalty_weight,
             "r1_weight": self.r1_weight,
             "diversity_weight": self.diversity_weight,
+            "explanation_guidance": self.explanation_guidance,
             "latent_dim": self.latent_dim,
             "augment": list(self.augment),
             "seed": self.seed,
@@ -181,8 +192,16 @@ class GAN(AdversarialModel):
         return self.generator(noise, training=training)
 
     def sample_noise(self, batch_size):
-        """Draw `batch_size` noise vectors from the GAN's own seeded stream."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        """Draw `batch_size` noise vectors from the GAN's own seeded stream.
+
+        Inside a replica of a distributed step, `batch_size` is the local batch and the result is
+        this replica's rows of the global batch's draw, so N replicas train on exactly the noise
+        one device would draw (see `adversarial.draw_for_this_replica`).
+        """
+        return draw_for_this_replica(
+            lambda size: keras.random.normal((size, self.latent_dim), seed=self.seed_generator),
+            batch_size,
+        )
 
     # --- losses ------------------------------------------------------------------------------
 
@@ -208,7 +227,9 @@ class GAN(AdversarialModel):
         total = terms["d_real_loss"] + terms["d_fake_loss"]
         batch_size = tf.shape(real_images)[0]
         if self.gradient_penalty_weight:
-            weights = keras.random.uniform((batch_size,), seed=self.seed_generator)
+            weights = draw_for_this_replica(
+                lambda size: keras.random.uniform((size,), seed=self.seed_generator), batch_size
+            )
             terms["gradient_penalty"] = gan_losses.gradient_penalty(
                 self.discriminator,
                 real_images,
@@ -237,7 +258,10 @@ class GAN(AdversarialModel):
         terms = self.discriminator_losses(real_images, fake_images, training)
         fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
         terms["g_loss"] = self.adversarial_loss.generator(fake_logits)
-        terms["g_diversity"] = gan_losses.diversity_ratio(fake_images, noise)
+        # Pairs (i, i + B/2) of the global batch, as in `generator_step`.
+        terms["g_diversity"] = gan_losses.diversity_ratio(
+            gather_over_replicas(tf.stop_gradient(fake_images)), gather_over_replicas(noise)
+        )
         return terms
 
     def _update_trackers(self, terms):
@@ -259,8 +283,7 @@ class GAN(AdversarialModel):
             fake_images = self.generator(noise, training=True)
             terms = self.discriminator_losses(real_images, fake_images, training=True)
             d_loss = gan_losses.reduce_over_global_batch(terms["d_loss"])
-        gradients = tape.gradient(d_loss, d_variables)
-        self.discriminator_optimizer.apply_gradients(zip(gradients, d_variables, strict=False))
+        self._apply(self.discriminator_optimizer, tape, d_loss, d_variables)
         return terms
 
     def generator_step(self, batch_size):
@@ -274,10 +297,12 @@ class GAN(AdversarialModel):
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake_images = self.generator(noise, training=True)
-            diversity = gan_losses.diversity_ratio(fake_images, noise)
             judged_images = fake_images
             if self.augment:
                 judged_images = diff_augment(fake_images, self.augment, self.seed_generator)
+            judged_images = self._guide(
+                lambda images: self.discriminator(images, training=False), judged_images
+            )
             fake_logits = tf.cast(self.discriminator(judged_images, training=True), tf.float32)
             g_per_example = self.adversarial_loss.generator(fake_logits)
             if self.diversity_weight:
@@ -285,9 +310,14 @@ class GAN(AdversarialModel):
                     fake_images, noise
                 )
             g_loss = gan_losses.reduce_over_global_batch(g_per_example)
-        gradients = tape.gradient(g_loss, g_variables)
-        self.generator_optimizer.apply_gradients(zip(gradients, g_variables, strict=False))
+        self._apply(self.generator_optimizer, tape, g_loss, g_variables)
         self._restore(d_state)
+        # The reported ratios pair example i with i + B/2 of the *global* batch, which spans
+        # replicas: every replica computes all of them (the Mean tracker's sums over replicas then
+        # give the same mean). The mode-seeking loss above pairs within each replica's batch.
+        diversity = gan_losses.diversity_ratio(
+            gather_over_replicas(tf.stop_gradient(fake_images)), gather_over_replicas(noise)
+        )
         return g_per_example, tf.stop_gradient(diversity)
 
     def train_step(self, data):
@@ -309,4 +339,10 @@ class GAN(AdversarialModel):
         real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         real_images = tf.convert_to_tensor(real_images)
         noise = self.sample_noise(tf.shape(real_images)[0])
-        return self._update_trackers(self.compute_losses(real_images, noise, training=False))
+        logs = self._update_trackers(self.compute_losses(real_images, noise, training=False))
+        logs.update(
+            self._update_image_metrics(
+                real_images, lambda: self.generator(noise, training=False)
+            )
+        )
+        return logs

@@ -22,6 +22,8 @@ from keras_styletransfer.models.adversarial import (
     AdversarialModel,
     check_model,
     check_weight,
+    gather_over_replicas,
+    replica_position,
 )
 from keras_styletransfer.models.base import named_input
 
@@ -90,6 +92,11 @@ class ImagePool(keras.layers.Layer):
     returned as it is. The stored images and the count are layer variables, so they are saved
     with the model and a resumed run continues with the same history.
 
+    Under a distribution strategy the pool is one shared history, as on one device: every replica
+    gathers the global batch of new images, runs the same draws from the shared seed on it, stores
+    the same result, and keeps its own rows of the output. N replicas therefore see exactly the
+    images one device would, at every step (the cost is one all-gather of the fakes per step).
+
     Args:
         pool_size: int. Images kept; 0 turns the pool off. Defaults to 50.
         image_shape: tuple (H, W, C). Size of the stored images.
@@ -125,6 +132,9 @@ class ImagePool(keras.layers.Layer):
         if not self.pool_size:
             return images
         images = tf.cast(images, self.images.dtype)
+        local_batch_size = tf.shape(images)[0]
+        replica_id, replicas = replica_position()
+        images = gather_over_replicas(images)
         batch_size = tf.shape(images)[0]
         swap = keras.random.uniform((batch_size,), seed=self.seed_generator) > 0.5
         slots = keras.random.randint((batch_size,), 0, self.pool_size, seed=self.seed_generator)
@@ -149,7 +159,11 @@ class ImagePool(keras.layers.Layer):
         )
         self.images.assign(pool)
         self.count.assign(count)
-        return outputs.stack()
+        outputs = outputs.stack()
+        if replicas == 1:
+            return outputs
+        start = replica_id * local_batch_size
+        return outputs[start : start + local_batch_size]
 
     def get_config(self):
         return {
@@ -200,6 +214,11 @@ class Pix2Pix(AdversarialModel):
             conditional `PatchGANDiscriminator`).
         loss: str. Adversarial loss name. Defaults to "non_saturating" (pix2pix's BCE).
         l1_weight: float. lambda. Defaults to 100.
+        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
+            multiplied by `1 + weight * mask`, mask = D's saliency (`explain.guided`).
+            Defaults to 0 (off; training is bit-identical to a model without it).
+        locality_weight: float. Weight of `mean((1 - mask) * |G(x) - x|)`, edits outside the
+            region D's saliency marks, tracked as `locality_loss`. Defaults to 0 (off).
         seed: int. Seed of the model's random stream. Defaults to None.
         name: str. Defaults to "pix2pix".
 
@@ -213,6 +232,8 @@ class Pix2Pix(AdversarialModel):
         discriminator,
         loss="non_saturating",
         l1_weight=100.0,
+        explanation_guidance=0.0,
+        locality_weight=0.0,
         seed=None,
         name="pix2pix",
         **kwargs,
@@ -231,6 +252,7 @@ class Pix2Pix(AdversarialModel):
         self.l1_weight = check_weight(l1_weight, "l1_weight")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="pix2pix_seed")
+        self._set_explanation_options(explanation_guidance, locality_weight)
         self._make_trackers(
             [
                 "g_loss",
@@ -260,6 +282,7 @@ class Pix2Pix(AdversarialModel):
             "discriminator": _serialize(self.discriminator),
             "loss": self.loss_name,
             "l1_weight": self.l1_weight,
+            **self._explanation_config(),
             "seed": self.seed,
         }
 
@@ -292,13 +315,17 @@ class Pix2Pix(AdversarialModel):
         return terms
 
     def generator_terms(self, source_images, target_images, fake_images, training):
-        fake_logits = self._discriminate(source_images, fake_images, training)
+        def discriminate(images):  # D in inference mode, for the explanation options
+            return self._discriminate(source_images, images, False)
+
+        judged_images = self._guide(discriminate, fake_images, training)
+        fake_logits = self._discriminate(source_images, judged_images, training)
         terms = {
             "g_adversarial_loss": self.adversarial_loss.generator(fake_logits),
             "g_l1_loss": gan_losses.l1_loss(target_images, fake_images),
         }
         terms["g_loss"] = terms["g_adversarial_loss"] + self.l1_weight * terms["g_l1_loss"]
-        return terms
+        return self._add_locality(terms, discriminate, source_images, fake_images)
 
     def _quality_terms(self, target_images, fake_images):
         fake_images = tf.stop_gradient(fake_images)
@@ -345,7 +372,13 @@ class Pix2Pix(AdversarialModel):
 
     def test_step(self, data):
         source_images, target_images = _unpack_pair(data, "Pix2Pix")
-        return self._update_trackers(self.compute_losses(source_images, target_images))
+        logs = self._update_trackers(self.compute_losses(source_images, target_images))
+        logs.update(
+            self._update_image_metrics(
+                target_images, lambda: self.generator(source_images, training=False)
+            )
+        )
+        return logs
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -371,6 +404,11 @@ class CycleGAN(AdversarialModel):
         pool_size: int. Image history per discriminator; 0 turns it off. Defaults to 50.
         image_shape: tuple (H, W, C). Training crop size, needed by the pools when the
             generators accept any size. Defaults to the generators' input shape when static.
+        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
+            multiplied by `1 + weight * mask`, mask = D's saliency (`explain.guided`).
+            Defaults to 0 (off; training is bit-identical to a model without it).
+        locality_weight: float. Weight of `mean((1 - mask) * |G(x) - x|)`, edits outside the
+            region D's saliency marks, tracked as `locality_loss`. Defaults to 0 (off).
         seed: int. Defaults to None.
         name: str. Defaults to "cyclegan".
 
@@ -390,6 +428,8 @@ class CycleGAN(AdversarialModel):
         identity_weight=None,
         pool_size=50,
         image_shape=None,
+        explanation_guidance=0.0,
+        locality_weight=0.0,
         seed=None,
         name="cyclegan",
         **kwargs,
@@ -412,6 +452,7 @@ class CycleGAN(AdversarialModel):
         self.pool_size = pool_size
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="cyclegan_seed")
+        self._set_explanation_options(explanation_guidance, locality_weight)
         pool_seed = None if seed is None else seed + 1
         self.pool_a = ImagePool(pool_size, self.image_shape, seed=pool_seed, name="pool_a")
         self.pool_b = ImagePool(
@@ -458,6 +499,7 @@ class CycleGAN(AdversarialModel):
             "loss": self.loss_name,
             "cycle_weight": self.cycle_weight,
             "identity_weight": self.identity_weight,
+            **self._explanation_config(),
             "pool_size": self.pool_size,
             "image_shape": self.image_shape,
             "seed": self.seed,
@@ -485,12 +527,19 @@ class CycleGAN(AdversarialModel):
         cycled_a = self.generator_ba(fake_b, training=training)
         cycled_b = self.generator_ab(fake_a, training=training)
         adversarial = self.adversarial_loss.generator
+
+        def judge_b(images):  # D_B / D_A in inference mode, for the explanation options
+            return self._logits(self.discriminator_b, images, False)
+
+        def judge_a(images):
+            return self._logits(self.discriminator_a, images, False)
+
         terms = {
             "g_ab_adversarial_loss": adversarial(
-                self._logits(self.discriminator_b, fake_b, training)
+                self._logits(self.discriminator_b, self._guide(judge_b, fake_b, training), training)
             ),
             "g_ba_adversarial_loss": adversarial(
-                self._logits(self.discriminator_a, fake_a, training)
+                self._logits(self.discriminator_a, self._guide(judge_a, fake_a, training), training)
             ),
             "cycle_loss": gan_losses.l1_loss(images_a, cycled_a)
             + gan_losses.l1_loss(images_b, cycled_b),
@@ -506,6 +555,8 @@ class CycleGAN(AdversarialModel):
             ) + gan_losses.l1_loss(images_a, self.generator_ba(images_a, training=training))
             total = total + self.identity_weight * terms["identity_loss"]
         terms["g_loss"] = total
+        terms = self._add_locality(terms, judge_b, images_a, fake_b)
+        terms = self._add_locality(terms, judge_a, images_b, fake_a)
         return terms, fake_b, fake_a
 
     def discriminator_terms(self, images_a, images_b, fake_a, fake_b, training):
@@ -563,7 +614,9 @@ class CycleGAN(AdversarialModel):
         terms, fake_b = self.compute_losses(images_a, images_b)
         terms["psnr"] = image_psnr(images_b, fake_b)
         terms["ssim"] = image_ssim(images_b, fake_b)
-        return self._update_trackers(terms)
+        logs = self._update_trackers(terms)
+        logs.update(self._update_image_metrics(images_b, lambda: fake_b))
+        return logs
 
 
 def _unpack_styled(data):
@@ -612,6 +665,11 @@ class MultiStyleGAN(AdversarialModel):
         loss: str. Adversarial loss name. Defaults to "least_squares".
         style_weight: float. lambda_cls. Defaults to 1.
         cycle_weight: float. lambda_rec. Defaults to 10.
+        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
+            multiplied by `1 + weight * mask`, mask = D's saliency (`explain.guided`).
+            Defaults to 0 (off; training is bit-identical to a model without it).
+        locality_weight: float. Weight of `mean((1 - mask) * |G(x) - x|)`, edits outside the
+            region D's saliency marks, tracked as `locality_loss`. Defaults to 0 (off).
         seed: int. Defaults to None.
         name: str. Defaults to "multistyle_gan".
 
@@ -629,6 +687,8 @@ class MultiStyleGAN(AdversarialModel):
         loss="least_squares",
         style_weight=1.0,
         cycle_weight=10.0,
+        explanation_guidance=0.0,
+        locality_weight=0.0,
         seed=None,
         name="multistyle_gan",
         **kwargs,
@@ -667,6 +727,7 @@ class MultiStyleGAN(AdversarialModel):
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="multistyle_seed")
+        self._set_explanation_options(explanation_guidance, locality_weight)
         self._make_trackers(
             [
                 "g_loss",
@@ -702,6 +763,7 @@ class MultiStyleGAN(AdversarialModel):
             "content_name": self.content_name,
             "loss": self.loss_name,
             "style_weight": self.style_weight,
+            **self._explanation_config(),
             "cycle_weight": self.cycle_weight,
             "seed": self.seed,
         }
@@ -749,7 +811,10 @@ class MultiStyleGAN(AdversarialModel):
         return terms
 
     def generator_terms(self, content, indices, fake, training):
-        fake_adv, fake_cls = self._judge(fake, training)
+        def judge(images):  # D's adversarial head in inference mode, for the explanation options
+            return self._judge(images, False)[0]
+
+        fake_adv, fake_cls = self._judge(self._guide(judge, fake, training), training)
         back = self.render(
             fake, tf.fill(tf.shape(indices), self.content_index), 1.0, training=training
         )
@@ -766,7 +831,7 @@ class MultiStyleGAN(AdversarialModel):
             + self.style_weight * terms["g_style_loss"]
             + self.cycle_weight * terms["cycle_loss"]
         )
-        return terms
+        return self._add_locality(terms, judge, content, fake)
 
     def compute_losses(self, content, styled, indices, training=False):
         fake = self.render(content, indices, 1.0, training=training)
@@ -805,4 +870,10 @@ class MultiStyleGAN(AdversarialModel):
 
     def test_step(self, data):
         content, styled, indices = _unpack_styled(data)
-        return self._update_trackers(self.compute_losses(content, styled, indices))
+        logs = self._update_trackers(self.compute_losses(content, styled, indices))
+        logs.update(
+            self._update_image_metrics(
+                styled, lambda: self.render(content, indices, 1.0), style_indices=indices
+            )
+        )
+        return logs
