@@ -341,8 +341,6 @@ class GAN(AdversarialModel):
         noise = self.sample_noise(tf.shape(real_images)[0])
         logs = self._update_trackers(self.compute_losses(real_images, noise, training=False))
         logs.update(
-            self._update_image_metrics(
-                real_images, lambda: self.generator(noise, training=False)
-            )
+            self._update_image_metrics(real_images, lambda: self.generator(noise, training=False))
         )
         return logs
