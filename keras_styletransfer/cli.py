@@ -65,6 +65,7 @@ def build_parser():
         help="train again in a run directory that holds a finished run",
     )
     train.add_argument("--seed", type=int, default=0)
+    _add_distribution_arguments(train)
     train.add_argument("--samples-every", type=_positive_int, default=1)
     train.add_argument(
         "--quality",
@@ -79,18 +80,31 @@ def build_parser():
     sample.add_argument("--seed", type=int, default=0)
 
     style = commands.add_parser(
-        "train-style", help="train an image-to-image model on the offline photos"
+        "train-style", help="train an image-to-image model on the offline photos or a folder"
     )
     style.add_argument("--family", default="pix2pix", help="pix2pix, cyclegan or multistyle")
     style.add_argument(
-        "--styles", default="pencil", help="comma-separated: pencil, watercolour, cartoon, detail"
+        "--styles",
+        default=None,
+        help="comma-separated: pencil, watercolour, cartoon, detail (offline data; default "
+        "pencil); with a folder, the style's name (default: the folder's name) or, for "
+        "multistyle, the style sub-folders (default: all but photo/)",
     )
+    style.add_argument(
+        "--data",
+        default="offline",
+        help="'offline' (embedded photos, evaluated on held-out ones), a folder (pix2pix: A|B "
+        "side-by-side files or A/ + B/; cyclegan: trainA/ trainB/; multistyle: one sub-folder "
+        "per style + photo/), or tfds:cycle_gan/NAME",
+    )
+    style.add_argument("--tfds-data-dir", default="", help="where prepared TFDS data lives")
     style.add_argument("--epochs", type=_positive_int, default=10)
     style.add_argument("--steps-per-epoch", type=_positive_int, default=100)
     style.add_argument("--batch-size", type=_positive_int, default=4)
     style.add_argument("--image-size", type=_positive_int, default=64)
     style.add_argument("--filters", type=_positive_int, default=32)
     style.add_argument("--seed", type=int, default=0)
+    _add_distribution_arguments(style)
     style.add_argument("--run-dir", default=None, help="defaults to saved_models/<family>_<styles>")
     style.add_argument("--overwrite", action="store_true")
 
@@ -159,6 +173,25 @@ def _command_modules():
     return modules
 
 
+def _add_distribution_arguments(parser):
+    from keras_styletransfer.config import PRECISION_POLICIES, STRATEGY_NAMES
+
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGY_NAMES,
+        default="auto",
+        help="auto: all GPUs when there are several, else one device; mirrored: every GPU (or "
+        "logical CPU) of this machine; multi_worker: the machines in TF_CONFIG. --batch-size is "
+        "the global batch over all replicas",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        choices=PRECISION_POLICIES,
+        default="none",
+        help="mixed_float16 (GPUs; loss scaling is added) or mixed_bfloat16",
+    )
+
+
 def _train(args, preset_name=None, measure_quality=None, overwrite=None):
     config = TrainConfig(
         preset=preset_name or args.preset,
@@ -170,6 +203,8 @@ def _train(args, preset_name=None, measure_quality=None, overwrite=None):
         seed=getattr(args, "seed", 0),
         samples_every=getattr(args, "samples_every", 1),
         convert_channels=getattr(args, "convert_channels", False),
+        strategy=getattr(args, "strategy", "auto"),
+        mixed_precision=getattr(args, "mixed_precision", "none"),
         measure_quality=getattr(args, "quality", False)
         if measure_quality is None
         else measure_quality,
@@ -313,18 +348,41 @@ def _stylize(args):
     return 0
 
 
+def _styles_argument(args):
+    """The styles of a train-style run: as given, or what the data implies."""
+    if args.styles:
+        return tuple(s.strip() for s in args.styles.split(",") if s.strip())
+    data = args.data
+    if data == "offline":
+        return ("pencil",)
+    if args.family == "multistyle" and os.path.isdir(data):
+        return tuple(
+            sorted(
+                name
+                for name in os.listdir(data)
+                if name != "photo" and os.path.isdir(os.path.join(data, name))
+            )
+        )
+    name = os.path.basename(os.path.normpath(data.removeprefix("tfds:")))
+    return ("".join(c if c.isalnum() or c in "_-" else "_" for c in name) or "style",)
+
+
 def _style_config(args, **overrides):
     from keras_styletransfer.config import TranslationConfig, validate_translation_config
 
     values = dict(
         family=args.family,
-        styles=tuple(s.strip() for s in args.styles.split(",") if s.strip()),
+        styles=_styles_argument(args),
+        data=args.data,
+        tfds_data_dir=args.tfds_data_dir,
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size,
         image_size=args.image_size,
         filters=args.filters,
         seed=args.seed,
+        strategy=getattr(args, "strategy", "auto"),
+        mixed_precision=getattr(args, "mixed_precision", "none"),
     )
     values.update(overrides)
     return validate_translation_config(TranslationConfig(**values))
@@ -383,6 +441,12 @@ def _evaluate(args):
         config = TranslationConfig.load(stored)
     except (TypeError, ValueError) as error:
         raise InputError(f"{stored} is not a train-style configuration ({error}).") from None
+    if config.data != "offline":
+        raise InputError(
+            f"evaluate measures against the exact stylisations of the offline held-out photos; "
+            f"this run trained on {config.data!r}, which has no such ground truth. Use its "
+            "results.png, or stylize your own test images."
+        )
     import keras
 
     from keras_styletransfer.data.offline_photos import load_offline_style_set

@@ -31,6 +31,10 @@ class TrainConfig:
             Defaults to False.
         measure_quality: bool. After training, score samples with the digit classifier
             (digit presets only). Defaults to False.
+        strategy: str. Distribution strategy: "auto", "default", "mirrored" or "multi_worker"
+            (see `keras_styletransfer.distribute.get_strategy`); `batch_size` is the global
+            batch over all replicas. Defaults to "auto".
+        mixed_precision: str. "none", "mixed_float16" or "mixed_bfloat16". Defaults to "none".
     """
 
     preset: str
@@ -43,6 +47,8 @@ class TrainConfig:
     samples_every: int = 1
     convert_channels: bool = False
     measure_quality: bool = False
+    strategy: str = "auto"
+    mixed_precision: str = "none"
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -73,6 +79,7 @@ def validate_config(config):
             raise InputError(
                 f"{field.replace('_', ' ')} must be a positive integer; got {value!r}."
             )
+    validate_distribution(config)
     for field in ("batch_size", "steps_per_epoch"):
         value = getattr(config, field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -105,9 +112,30 @@ def validate_config(config):
     return preset
 
 
+# Distribution strategies and precision policies by name (`keras_styletransfer.distribute`).
+STRATEGY_NAMES = ("auto", "default", "mirrored", "multi_worker")
+PRECISION_POLICIES = ("none", "mixed_float16", "mixed_bfloat16")
+
+
+def validate_distribution(config):
+    """Check a config's `strategy` and `mixed_precision` names (no TensorFlow import)."""
+    strategy = getattr(config, "strategy", "auto")
+    if strategy not in STRATEGY_NAMES:
+        raise InputError(
+            f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGY_NAMES)}."
+        )
+    policy = getattr(config, "mixed_precision", "none")
+    if policy not in PRECISION_POLICIES:
+        raise InputError(
+            f"unknown mixed precision policy {policy!r}; choose one of "
+            f"{', '.join(PRECISION_POLICIES)}."
+        )
+
+
 # Fields that may change when an interrupted run is started again; any other change would load
-# the backup into a different model or data stream.
-RESUMABLE_CHANGES = ("epochs", "samples_every", "measure_quality")
+# the backup into a different model or data stream. The strategy may change: the global batch,
+# and so every update, stays the same on any number of replicas.
+RESUMABLE_CHANGES = ("epochs", "samples_every", "measure_quality", "strategy")
 
 
 def check_run_dir(config, run_dir, overwrite=False):
@@ -192,6 +220,17 @@ class TranslationConfig:
         filters: int. Width of the first layer of G and D. Defaults to 32.
         learning_rate: float. Adam's, with beta_1 = 0.5. Defaults to 2e-4.
         seed: int. Defaults to 0.
+        data: str. "offline" (the embedded photos with exact stylisations, evaluated on
+            held-out photos), a folder in the family's layout (pix2pix: side-by-side A|B files
+            or `A/` + `B/` sub-folders; CycleGAN: `trainA/ trainB/ [testA/ testB/]`;
+            multistyle: one sub-folder per style plus `photo/` for the content photos), or
+            "tfds:cycle_gan/<config>" (CycleGAN, prepared locally). With a folder, `styles`
+            names the style (pix2pix, CycleGAN) or must match the style sub-folders
+            (multistyle). Defaults to "offline".
+        tfds_data_dir: str. Where prepared TFDS data lives ("" = TFDS's default).
+        strategy: str. "auto", "default", "mirrored" or "multi_worker"; `batch_size` is the
+            global batch over all replicas. Defaults to "auto".
+        mixed_precision: str. "none", "mixed_float16" or "mixed_bfloat16". Defaults to "none".
     """
 
     family: str = "pix2pix"
@@ -203,6 +242,10 @@ class TranslationConfig:
     filters: int = 32
     learning_rate: float = 2e-4
     seed: int = 0
+    data: str = "offline"
+    tfds_data_dir: str = ""
+    strategy: str = "auto"
+    mixed_precision: str = "none"
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -222,6 +265,23 @@ class TranslationConfig:
         return cls(**values)
 
 
+def _validate_translation_data(config):
+    """Where the training data of a folder / TFDS run comes from, checked before training."""
+    data = config.data
+    if data.startswith("tfds:"):
+        if config.family != "cyclegan":
+            raise InputError(
+                f"TFDS data ({data!r}) is the unpaired cycle_gan collection: use --family "
+                "cyclegan, or a folder for pix2pix / multistyle."
+            )
+        return
+    if not os.path.isdir(data):
+        raise InputError(
+            f"--data {data!r} is neither 'offline', 'tfds:cycle_gan/<config>' nor an existing "
+            "folder."
+        )
+
+
 def validate_translation_config(config):
     """Check a TranslationConfig before TensorFlow loads; raise `InputError` saying what to do."""
     from keras_styletransfer.data.styles import STYLES
@@ -231,7 +291,11 @@ def validate_translation_config(config):
             f"unknown family {config.family!r}; choose one of {', '.join(TRANSLATION_FAMILIES)}."
         )
     styles = tuple(config.styles)
-    unknown = [s for s in styles if s not in STYLES]
+    if config.data != "offline":
+        _validate_translation_data(config)
+        unknown = [s for s in styles if not s or not s.replace("_", "").replace("-", "").isalnum()]
+    else:
+        unknown = [s for s in styles if s not in STYLES]
     if not styles or unknown:
         raise InputError(
             f"unknown or missing style(s) {unknown or styles!r}; choose from {', '.join(STYLES)}."
@@ -241,6 +305,7 @@ def validate_translation_config(config):
             f"{config.family} learns one style per model; received {len(styles)} "
             f"({', '.join(styles)}). Train one model per style, or use --family multistyle."
         )
+    validate_distribution(config)
     for field in ("epochs", "steps_per_epoch", "batch_size", "filters"):
         value = getattr(config, field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

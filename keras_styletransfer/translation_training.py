@@ -28,9 +28,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_styletransfer.callbacks import LatestModel, ResumableBackup, StopOnNonFiniteLoss
+from keras_styletransfer import distribute
+from keras_styletransfer.callbacks import LatestModel, StopOnNonFiniteLoss
 from keras_styletransfer.config import validate_translation_config
 from keras_styletransfer.data.offline_photos import load_offline_style_set
+from keras_styletransfer.errors import InputError
 from keras_styletransfer.images import save_png, tile_images, to_uint8
 from keras_styletransfer.models import discriminators, generators
 from keras_styletransfer.models.translation import (
@@ -101,6 +103,147 @@ def build_dataset(config, data):
             lambda a, bs: (a, bs[0], bs[1]), num_parallel_calls=autotune
         )
     return pairs.batch(config.batch_size, drop_remainder=True).prefetch(autotune)
+
+
+# --- folders and TFDS: the user's own data ------------------------------------------------------
+
+PREVIEW_COUNT = 8
+
+
+@dataclasses.dataclass
+class Previews:
+    """Images shown in a folder run's grids: uint8 sources and, for pairs, their targets."""
+
+    content: np.ndarray
+    targets: np.ndarray | None = None
+
+
+def _load_size(crop_size):
+    """pix2pix / CycleGAN jitter proportions: resize to 286 / 256 of the crop, then crop."""
+    return round(crop_size * 286 / 256)
+
+
+def _first_images(dataset, count):
+    """Up to `count` examples of a finite dataset of batches, as uint8 arrays."""
+    parts = None
+    for batch in dataset.unbatch().batch(count).take(1):
+        batch = batch if isinstance(batch, tuple) else (batch,)
+        parts = [to_uint8(np.asarray(item)) if item.dtype.is_floating else None for item in batch]
+    if parts is None:
+        raise InputError("the training data gave no image to preview; is the folder empty?")
+    return parts
+
+
+def _multistyle_from_folders(config, common):
+    """(content, styled, index) batches from style sub-folders plus `photo/`."""
+    from keras_styletransfer.data.translation import from_style_folders
+
+    dataset, names = from_style_folders(config.data, batch_size=1, repeat=True, **common)
+    content_name = "photo"
+    if content_name not in names:
+        raise InputError(
+            f"multi-style training on a folder needs a {content_name}/ sub-folder of content "
+            f"photos beside the style sub-folders; {config.data!r} has {', '.join(names)}."
+        )
+    styles = [name for name in names if name != content_name]
+    if sorted(config.styles) != styles:
+        raise InputError(
+            f"--styles {','.join(config.styles)} does not match the style sub-folders of "
+            f"{config.data!r}: {','.join(styles)}."
+        )
+    # Folder index -> the model's domain index (config.styles order, the photo last).
+    order = [*config.styles, content_name]
+    lookup = tf.constant([order.index(name) for name in names], tf.int32)
+    photo = names.index(content_name)
+    examples = dataset.unbatch()
+    content = examples.filter(lambda image, index: index == photo).map(lambda image, _: image)
+    styled = examples.filter(lambda image, index: index != photo)
+    pairs = tf.data.Dataset.zip((content, styled)).map(
+        lambda a, bs: (a, bs[0], tf.gather(lookup, bs[1])),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return pairs.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def build_folder_dataset(config):
+    """Training batches and preview images from a folder or TFDS (`config.data`).
+
+    Returns:
+        `(dataset, Previews)`: the repeated, jittered training dataset of the family, and a few
+        un-augmented images for the grids (pix2pix: sources and targets; CycleGAN: domain A of
+        the test split when there is one; multistyle: content photos).
+    """
+    from keras_styletransfer.data import translation as folders
+
+    common = dict(
+        load_size=_load_size(config.image_size), crop_size=config.image_size, seed=config.seed
+    )
+    batch = dict(batch_size=config.batch_size, repeat=True, **common)
+    still = dict(
+        load_size=config.image_size,
+        crop_size=config.image_size,
+        batch_size=1,
+        augment=False,
+        shuffle=False,
+        drop_remainder=False,
+    )
+    data = config.data
+    if config.family == "pix2pix":
+        layout = (
+            "two_folders"
+            if os.path.isdir(os.path.join(data, "A")) and os.path.isdir(os.path.join(data, "B"))
+            else "side_by_side"
+        )
+        dataset = folders.from_paired_folder(data, layout=layout, **batch)
+        sources, targets = _first_images(
+            folders.from_paired_folder(data, layout=layout, **still), PREVIEW_COUNT
+        )
+        return dataset, Previews(sources, targets)
+    if config.family == "cyclegan":
+        if data.startswith("tfds:"):
+            name = data.removeprefix("tfds:")
+            source = dict(data_dir=config.tfds_data_dir or None)
+            dataset = folders.from_tfds_cycle_gan(name, split="train", **source, **batch)
+            preview = folders.from_tfds_cycle_gan(name, split="test", **source, **still)
+        else:
+            dataset = folders.from_unpaired_folder(data, split="train", **batch)
+            has_test = os.path.isdir(os.path.join(data, "testA")) and os.path.isdir(
+                os.path.join(data, "testB")
+            )
+            split = "test" if has_test else "train"
+            preview = folders.from_unpaired_folder(data, split=split, **still)
+        return dataset.prefetch(tf.data.AUTOTUNE), Previews(_first_images(preview, 8)[0])
+    dataset = _multistyle_from_folders(config, common)
+    photos, _ = folders.from_style_folders(data, **still)
+    content_index = sorted([*config.styles, "photo"]).index("photo")
+    photos = photos.unbatch().filter(lambda image, index: index == content_index).batch(1)
+    return dataset, Previews(_first_images(photos, PREVIEW_COUNT)[0])
+
+
+def save_folder_grid(model, config, previews, path):
+    """Rows of source | output per style [| target], for a run on the user's data."""
+    tiles = []
+    outputs = [to_uint8(translate(model, previews.content, style=s)) for s in config.styles]
+    for row, photo in enumerate(previews.content):
+        tiles.append(photo)
+        tiles.extend(output[row] for output in outputs)
+        if previews.targets is not None:
+            tiles.append(previews.targets[row])
+    columns = 1 + len(outputs) + (previews.targets is not None)
+    grid = tile_images(np.stack(tiles), columns=columns)
+    return save_png(grid, path, scale=max(1, 128 // config.image_size))
+
+
+class FolderPreview(keras.callbacks.Callback):
+    """After each epoch, the preview grid of a run on the user's data under `folder`."""
+
+    def __init__(self, config, previews, folder):
+        super().__init__()
+        self.config, self.previews, self.folder = config, previews, folder
+
+    def on_epoch_end(self, epoch, logs=None):
+        path = os.path.join(self.folder, f"epoch_{epoch + 1:03d}.png")
+        save_folder_grid(self.model, self.config, self.previews, path)
 
 
 def build_model(config):
@@ -207,8 +350,8 @@ def save_results_grid(model, config, data, path, rows=8):
     return save_png(grid, path, scale=max(1, 128 // config.image_size))
 
 
-def save_patch_map(model, config, data, path):
-    """D's per-patch verdict on held-out outputs, as a heat map beside each output."""
+def save_patch_map(model, content, path):
+    """D's per-patch verdict on the outputs for `content` (uint8 images), beside each output."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -216,7 +359,7 @@ def save_patch_map(model, config, data, path):
 
     if isinstance(model, MultiStyleGAN):
         return None
-    content = data.test_content[:4]
+    content = np.asarray(content)[:4]
     outputs = tf.constant(translate(model, content))
     if isinstance(model, Pix2Pix):
         logits = model.discriminator([_unit(content), outputs], training=False)
@@ -279,19 +422,45 @@ def train_translation(config, run_dir, verbose=1):
     """Train, evaluate and export one image-to-image model; see the module docstring.
 
     Started again on the same `run_dir` after an interruption, it resumes from the last finished
-    epoch.
+    epoch. `config.strategy` and `config.mixed_precision` are applied as in `training.train`
+    (`batch_size` is the global batch; with several workers only the chief writes `run_dir`).
 
     Returns:
         A `TranslationResult`.
     """
     validate_translation_config(config)
+    with distribute.mixed_precision(config.mixed_precision):
+        strategy = distribute.get_strategy(config.strategy)
+        return _train_translation(config, run_dir, verbose, strategy)
+
+
+def _train_translation(config, shared_run_dir, verbose, strategy):
+    distribute.check_global_batch_size(config.batch_size, strategy)
+    # The run folder itself on the chief, a private temporary folder on the other workers.
+    run_dir = distribute.worker_path(shared_run_dir, strategy)
     started = time.time()
-    data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
-    dataset = build_dataset(config, data)
+    previews_dir = os.path.join(run_dir, "previews")
+    if config.data == "offline":
+        data = load_offline_style_set(
+            size=config.image_size, styles=config.styles, seed=config.seed
+        )
+        dataset = build_dataset(config, data)
+        preview = HeldOutPreview(config, data, previews_dir)
+        shown = data.test_content
+    else:
+        data = None
+        dataset, previews = build_folder_dataset(config)
+        preview = FolderPreview(config, previews, previews_dir)
+        shown = previews.content
     os.makedirs(run_dir, exist_ok=True)
     config.save(run_dir)
-    model = build_model(config)
-    backup = ResumableBackup(os.path.join(run_dir, "backup"))
+    with strategy.scope():
+        model = build_model(config)
+        if distribute.num_replicas(strategy) > 1:
+            for network in (*model.generator_networks(), *model.discriminator_networks()):
+                distribute.synchronize_batch_norm(network)
+    # Every worker restores from the shared backup folder; only the chief writes to it.
+    backup = distribute.ChiefBackup(os.path.join(shared_run_dir, "backup"), strategy=strategy)
     history = model.fit(
         dataset,
         epochs=config.epochs,
@@ -302,7 +471,7 @@ def train_translation(config, run_dir, verbose=1):
             backup,
             LatestModel(os.path.join(run_dir, "checkpoints", "last.keras")),
             keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
-            HeldOutPreview(config, data, os.path.join(run_dir, "previews")),
+            preview,
         ],
     )
     seconds = time.time() - started
@@ -311,21 +480,35 @@ def train_translation(config, run_dir, verbose=1):
     # A SavedModel with a `serving_default` signature (images in [-1, 1], any size that is a
     # multiple of the generator's stride): what TensorFlow Serving loads.
     generator_of(model).export(os.path.join(run_dir, "saved_model"), verbose=False)
-    metrics = {
-        "family": config.family,
-        "training_seconds": seconds,
-        "held_out_photos": data.sources_of("test"),
-        "styles": evaluate_on_held_out(model, config, data),
-    }
+    if data is not None:
+        metrics = {
+            "family": config.family,
+            "training_seconds": seconds,
+            "held_out_photos": data.sources_of("test"),
+            "styles": evaluate_on_held_out(model, config, data),
+        }
+    else:
+        metrics = {
+            "family": config.family,
+            "training_seconds": seconds,
+            "data": config.data,
+            # A folder has no exact ground truth for unseen photos: nothing is measured here
+            # that could pass for held-out quality. `results.png` shows the outputs.
+            "styles": {},
+        }
     with open(os.path.join(run_dir, "metrics.json"), "w") as file:
         json.dump(metrics, file, indent=2)
     with open(os.path.join(run_dir, "history.json"), "w") as file:
         json.dump({"initial_epoch": backup.restored_epoch, **history.history}, file, indent=2)
-    save_results_grid(model, config, data, os.path.join(run_dir, "results.png"))
-    save_patch_map(model, config, data, os.path.join(run_dir, "patch_map.png"))
+    if data is not None:
+        save_results_grid(model, config, data, os.path.join(run_dir, "results.png"))
+    else:
+        save_folder_grid(model, config, previews, os.path.join(run_dir, "results.png"))
+    save_patch_map(model, shown, os.path.join(run_dir, "patch_map.png"))
     save_loss_curves(history.history, os.path.join(run_dir, "loss_curves.png"))
+    distribute.remove_worker_files(shared_run_dir, strategy)
     return TranslationResult(
-        run_dir=run_dir,
+        run_dir=shared_run_dir,
         model=model,
         history=history.history,
         metrics=metrics,
