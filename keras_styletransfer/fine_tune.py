@@ -158,7 +158,8 @@ def set_trainable_layers(generator, trainable):
     generator.trainable = True
     chosen = {id(layer) for layer in trainable}
     for layer in generator.layers:
-        layer.trainable = id(layer) in chosen
+        # Layers without weights stay trainable: the flag changes nothing for them.
+        layer.trainable = id(layer) in chosen or not layer.weights
     return [layer.name for layer in weighted_layers(generator) if layer.trainable]
 
 
