@@ -1265,7 +1265,8 @@ class GradientFlow(keras.callbacks.Callback):
             )
 
     def on_train_end(self, logs=None):
-        self._fill_update_ratio()
+        # The last check has no next step: its update ratios stay NaN (None in the JSON file).
+        self._pending_update = None
         if self.output_dir:
             self._write_tables()
             if self.checks:

@@ -1,0 +1,244 @@
+"""What a network's layers compute: activations of named layers, feature-map grids, a callback.
+
+`layer_activations` captures layer outputs with a hook on each layer's `call`
+(`explain.targets.LayerCapture`), so it works on functional, functional-subclass, subclassed,
+nested and multi-input models alike: a layer inside a nested model is named by its own name or
+as "outer_model/layer". `save_feature_maps` draws, per layer, the `top_k` channels with the
+largest mean |activation|; `ActivationMaps` writes that grid every epoch during `fit` for
+chosen layers of G or D on a fixed probe batch.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+
+from keras_styletransfer.errors import InputError
+
+
+def _find(model, name):
+    from keras_styletransfer.explain.targets import find_layer
+
+    if not isinstance(name, str) or not name:
+        raise InputError(f"Layer names must be non-empty strings; received {name!r}.")
+    return find_layer([model], name)[1]
+
+
+def layer_activations(model, images, layer_names, training=False):
+    """The outputs of named layers when `model` runs on `images`.
+
+    Args:
+        model: keras.Model. Any model whose layers are called by its `call` (functional,
+            functional-subclass as the package's networks, subclassed, nested).
+        images: array, tensor, list or dict: whatever `model` takes.
+        layer_names: str or list of str. Layer names; a nested model's layer by its name or as
+            "model_name/layer_name".
+        training: bool. Run the model in training mode. Defaults to False.
+
+    Returns:
+        dict name -> NumPy array, the layer's output the first time the model calls it (the
+        first tensor for layers with several outputs), in the order of `layer_names`.
+
+    Raises:
+        InputError: an unknown layer name (the message lists the model's layers), or a layer
+            the model does not call.
+
+    Example:
+        >>> maps = layer_activations(generator, photos, ["down1", "res1_add"])
+        >>> maps["down1"].shape
+        (4, 64, 64, 16)
+    """
+    from keras_styletransfer.explain.targets import LayerCapture
+
+    if isinstance(layer_names, str):
+        layer_names = [layer_names]
+    if not layer_names:
+        raise InputError("Pass at least one layer name.")
+    layers = [_find(model, name) for name in layer_names]
+    captures = [LayerCapture(layer) for layer in layers]
+    for capture in captures:
+        capture.__enter__()
+    try:
+        model(images, training=training)
+    finally:
+        for capture in reversed(captures):
+            capture.__exit__()
+    result = {}
+    for name, capture in zip(layer_names, captures, strict=True):
+        if not capture.outputs:
+            raise InputError(f"Layer {name!r} is not called when {model.name!r} runs.")
+        output = capture.outputs[0]
+        if isinstance(output, list | tuple):
+            output = output[0]
+        result[name] = np.asarray(keras.ops.convert_to_numpy(output))
+    return result
+
+
+def top_channels(activation, top_k):
+    """Indices of the `top_k` channels with the largest mean |activation| (last axis)."""
+    activation = np.asarray(activation, dtype=np.float64)
+    strength = np.abs(activation).reshape(-1, activation.shape[-1]).mean(axis=0)
+    order = np.argsort(-strength, kind="stable")
+    return order[: min(top_k, len(order))]
+
+
+def save_feature_maps(activations, path, top_k=8, image_index=0, title=None):
+    """Save a PNG grid of the strongest feature maps of each layer for one image.
+
+    One row per layer: the `top_k` channels with the largest mean |activation| on that image,
+    each on its own colour scale (its channel index and range printed above it). Layers
+    without a spatial map (dense outputs) show their `top_k` strongest units as bars.
+
+    Args:
+        activations: dict name -> array `(batch, H, W, C)` or `(batch, units)` (e.g. from
+            `layer_activations`).
+        path: str. PNG file to write.
+        top_k: int. Channels per layer. Defaults to 8.
+        image_index: int. Which image of the batch. Defaults to 0.
+        title: str. Defaults to None.
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputError: no activations, `top_k` < 1, or `image_index` outside the batch.
+    """
+    if not activations:
+        raise InputError("No activations to draw; pass a dict name -> array.")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise InputError(f"`top_k` must be an integer >= 1; received {top_k!r}.")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(activations)
+    figure, axes = plt.subplots(
+        len(names),
+        top_k,
+        figsize=(1.5 * top_k + 0.6, 1.75 * len(names) + 0.5),
+        squeeze=False,
+    )
+    for row, name in enumerate(names):
+        values = np.asarray(activations[name])
+        if not 0 <= image_index < len(values):
+            raise InputError(
+                f"`image_index` must be in [0, {len(values) - 1}]; received {image_index!r}."
+            )
+        value = values[image_index].astype(np.float64)
+        channels = top_channels(value, top_k)
+        if value.ndim == 3:
+            for column in range(top_k):
+                axis = axes[row][column]
+                axis.axis("off")
+                if column >= len(channels):
+                    continue
+                channel = value[..., channels[column]]
+                axis.imshow(channel, cmap="viridis", interpolation="nearest")
+                label = f"ch {channels[column]}\n[{channel.min():.2g}, {channel.max():.2g}]"
+                axis.set_title(f"{name}\n{label}" if column == 0 else label, fontsize=6)
+        else:
+            flat = value.reshape(-1)
+            for column in range(top_k):
+                axes[row][column].axis("off")
+            axis = axes[row][0]
+            axis.axis("on")
+            axis.bar(range(len(channels)), flat[channels], color="tab:blue")
+            axis.set_xticks(range(len(channels)))
+            axis.set_xticklabels([str(c) for c in channels], fontsize=5, rotation=90)
+            axis.set_title(f"{name}\ntop units", fontsize=6)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+class ActivationMaps(keras.callbacks.Callback):
+    """Write the strongest feature maps of chosen layers of G or D on a fixed probe, per epoch.
+
+    Inside `GAN.fit`, `Pix2Pix.fit`, `CycleGAN.fit` or `MultiStyleGAN.fit`. The probe is taken
+    at train begin (`explain.gradients.make_probe`); G runs on its probe inputs (noise, source
+    photos, domain-A images, or photos with their target styles), D on the probe's real images
+    (for a CycleGAN: G: A -> B and D_B). Files: `output_dir/activations_<network>_epoch_NNN.png`.
+
+    Args:
+        output_dir: str. Folder for the PNG files.
+        layer_names: str or list of str. Layers of the chosen network.
+        network: str. "generator" or "discriminator". Defaults to "generator".
+        probe_data: a batch as `fit` receives it, or a `tf.data.Dataset` (first batch). Required.
+        probe_size: int. Probe examples. Defaults to 4.
+        top_k: int. Channels per layer. Defaults to 8.
+        image_index: int. Which probe image is drawn. Defaults to 0.
+        every: int. Epochs between grids. Defaults to 1.
+        seed: int. Seed of a GAN probe's noise. Defaults to 0.
+
+    Raises:
+        InputError: unknown layer names (at train begin; the message lists the layers) or a
+            bad `network`.
+    """
+
+    def __init__(
+        self,
+        output_dir,
+        layer_names,
+        network="generator",
+        probe_data=None,
+        probe_size=4,
+        top_k=8,
+        image_index=0,
+        every=1,
+        seed=0,
+    ):
+        super().__init__()
+        if network not in ("generator", "discriminator"):
+            raise InputError(
+                f"`network` must be 'generator' or 'discriminator'; received {network!r}."
+            )
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise InputError(f"`every` must be an integer >= 1; received {every!r}.")
+        self.output_dir = output_dir
+        self.layer_names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
+        self.network = network
+        self.probe_data = probe_data
+        self.probe_size = probe_size
+        self.top_k = top_k
+        self.image_index = image_index
+        self.every = every
+        self.seed = seed
+        self.written = []
+        self.last_activations = None
+
+    def on_train_begin(self, logs=None):
+        from keras_styletransfer.explain import gradients
+
+        probe = gradients.make_probe(self.model, self.probe_data, self.probe_size, self.seed)
+        generator, discriminator = gradients.primary_networks(self.model)
+        if self.network == "generator":
+            self._network = generator
+            self._inputs = gradients.generator_network_inputs(self.model, probe)
+        else:
+            self._network = discriminator
+            self._inputs = gradients.discriminator_network_inputs(self.model, probe)
+        for name in self.layer_names:
+            _find(self._network, name)  # fail now, not after an epoch of training
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        self.last_activations = layer_activations(self._network, self._inputs, self.layer_names)
+        path = os.path.join(
+            self.output_dir, f"activations_{self.network}_epoch_{epoch + 1:03d}.png"
+        )
+        save_feature_maps(
+            self.last_activations,
+            path,
+            top_k=self.top_k,
+            image_index=self.image_index,
+            title=f"{self._network.name}, epoch {epoch + 1}",
+        )
+        self.written.append(path)
