@@ -29,10 +29,8 @@ import shutil
 import tempfile
 
 from keras_styletransfer.callbacks import ResumableBackup
+from keras_styletransfer.config import PRECISION_POLICIES, STRATEGY_NAMES
 from keras_styletransfer.errors import InputError
-
-STRATEGY_NAMES = ("auto", "default", "mirrored", "multi_worker")
-PRECISION_POLICIES = ("none", "mixed_float16", "mixed_bfloat16")
 
 _TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
@@ -186,6 +184,24 @@ def num_replicas(strategy):
     return int(strategy.num_replicas_in_sync)
 
 
+def check_global_batch_size(batch_size, strategy):
+    """Refuse a global batch that the strategy's replicas cannot share equally.
+
+    `batch_size` is always the global batch: `fit` gives each of N replicas `batch_size / N`
+    examples. Equal shares are what make N replicas draw the same noise as one device.
+
+    Raises:
+        InputError: when `batch_size` is not a multiple of the number of replicas.
+    """
+    replicas = num_replicas(strategy)
+    if batch_size % replicas:
+        raise InputError(
+            f"batch size {batch_size} cannot be split equally over {replicas} replicas; the "
+            f"batch size is the global batch, so use a multiple of {replicas} (e.g. "
+            f"{max(replicas, batch_size - batch_size % replicas)})."
+        )
+
+
 def worker_task(strategy=None):
     """`(task_type, task_id)` of this process in a multi-worker run; `(None, None)` otherwise."""
     resolver = getattr(strategy, "cluster_resolver", None) if strategy is not None else None
@@ -234,14 +250,18 @@ def worker_path(path, strategy=None):
     """
     if is_chief(strategy):
         return str(path)
-    task_type, task_id = worker_task(strategy)
-    root = os.path.join(tempfile.gettempdir(), f"keras_styletransfer_{task_type}_{task_id}")
+    root = _worker_root(strategy)
     relative = os.path.splitdrive(os.path.abspath(str(path)))[1].lstrip(os.sep)
     return os.path.join(root, relative)
 
 
+def _worker_root(strategy):
+    task_type, task_id = worker_task(strategy)
+    return os.path.join(tempfile.gettempdir(), f"keras_styletransfer_{task_type}_{task_id}")
+
+
 def remove_worker_files(path, strategy=None):
-    """Delete what a non-chief wrote for `path` (nothing on the chief)."""
+    """Delete what a non-chief wrote for `path`, and its emptied folders (nothing on the chief)."""
     if is_chief(strategy):
         return
     target = worker_path(path, strategy)
@@ -249,6 +269,11 @@ def remove_worker_files(path, strategy=None):
         shutil.rmtree(target, ignore_errors=True)
     elif os.path.exists(target):
         os.remove(target)
+    root = os.path.abspath(_worker_root(strategy))
+    folder = os.path.dirname(os.path.abspath(target))
+    while folder.startswith(root) and os.path.isdir(folder) and not os.listdir(folder):
+        os.rmdir(folder)
+        folder = os.path.dirname(folder)
 
 
 class ChiefBackup(ResumableBackup):
@@ -298,7 +323,7 @@ class ChiefBackup(ResumableBackup):
             super().on_epoch_end(epoch, logs)
         finally:
             self.backup_dir = self.shared_dir
-            shutil.rmtree(private, ignore_errors=True)
+            remove_worker_files(self.shared_dir, self.strategy)
         return None
 
     def on_train_end(self, logs=None):

@@ -21,9 +21,9 @@ import keras
 import numpy as np
 
 from keras_styletransfer import data as data_sources
+from keras_styletransfer import distribute
 from keras_styletransfer.callbacks import (
     LatestModel,
-    ResumableBackup,
     SampleGrid,
     StopOnNonFiniteLoss,
 )
@@ -105,6 +105,11 @@ def train(config: TrainConfig, run_dir, verbose=1):
     Started again on the same `run_dir` after an interruption, it resumes from the last finished
     epoch (weights, both optimizers, the noise stream and the epoch counter).
 
+    The run uses `config.strategy` (models, optimizers and metrics are built under its scope, and
+    `fit` splits each global batch of `batch_size` over the replicas) and `config.mixed_precision`
+    (the global dtype policy is restored afterwards). With several workers only the chief writes
+    `run_dir`; the others write to a temporary folder that is removed.
+
     Args:
         config: TrainConfig.
         run_dir: str. Output folder, created if needed.
@@ -114,22 +119,34 @@ def train(config: TrainConfig, run_dir, verbose=1):
         A `TrainResult`.
     """
     preset = validate_config(config)
+    with distribute.mixed_precision(config.mixed_precision):
+        strategy = distribute.get_strategy(config.strategy)
+        return _train(config, run_dir, verbose, preset, strategy)
+
+
+def _train(config, run_dir, verbose, preset, strategy):
     batch_size = config.batch_size or preset.batch_size
+    distribute.check_global_batch_size(batch_size, strategy)
     steps_per_epoch = config.steps_per_epoch or preset.steps_per_epoch or None
     dataset = build_dataset(config, preset, batch_size, repeat=steps_per_epoch is not None)
 
-    os.makedirs(run_dir, exist_ok=True)
-    config.save(run_dir)
-    gan = build_gan(preset, config.seed)
+    write_dir = distribute.worker_path(run_dir, strategy)  # run_dir itself on the chief
+    os.makedirs(write_dir, exist_ok=True)
+    config.save(write_dir)
+    with strategy.scope():
+        gan = build_gan(preset, config.seed)
+        if distribute.num_replicas(strategy) > 1:
+            distribute.synchronize_batch_norm(gan.generator)
+            distribute.synchronize_batch_norm(gan.discriminator)
     paths = {
-        "samples": os.path.join(run_dir, "samples"),
-        "logs": os.path.join(run_dir, "logs"),
-        "checkpoint": os.path.join(run_dir, "checkpoints", "last.keras"),
-        "backup": os.path.join(run_dir, "backup"),
-        "final": os.path.join(run_dir, "final.keras"),
+        "samples": os.path.join(write_dir, "samples"),
+        "logs": os.path.join(write_dir, "logs"),
+        "checkpoint": os.path.join(write_dir, "checkpoints", "last.keras"),
+        "final": os.path.join(write_dir, "final.keras"),
     }
     os.makedirs(os.path.dirname(paths["checkpoint"]), exist_ok=True)
-    backup = ResumableBackup(paths["backup"])
+    # Every worker restores from the shared backup folder; only the chief writes to it.
+    backup = distribute.ChiefBackup(os.path.join(run_dir, "backup"), strategy=strategy)
     sample_grid = SampleGrid(
         paths["samples"], every=config.samples_every, seed=config.seed, log_dir=paths["logs"]
     )
@@ -149,7 +166,7 @@ def train(config: TrainConfig, run_dir, verbose=1):
     )
     gan.save(paths["final"])
     initial_epoch = backup.restored_epoch
-    with open(os.path.join(run_dir, "history.json"), "w") as file:
+    with open(os.path.join(write_dir, "history.json"), "w") as file:
         json.dump({"initial_epoch": initial_epoch, **history.history}, file, indent=2)
     quality = None
     if config.measure_quality:
@@ -159,13 +176,16 @@ def train(config: TrainConfig, run_dir, verbose=1):
                 "make 28x28 digits."
             )
         quality = measure_digit_quality(gan.generator, seed=config.seed + 1)
-        with open(os.path.join(run_dir, "quality.json"), "w") as file:
+        with open(os.path.join(write_dir, "quality.json"), "w") as file:
             json.dump(quality, file, indent=2)
+    distribute.remove_worker_files(run_dir, strategy)
     return TrainResult(
         run_dir=run_dir,
         history=history.history,
-        final_model=paths["final"],
-        samples=sample_grid.written,
+        final_model=os.path.join(run_dir, "final.keras"),
+        samples=[
+            os.path.join(run_dir, "samples", os.path.basename(path)) for path in sample_grid.written
+        ],
         initial_epoch=initial_epoch,
         quality=quality,
     )

@@ -78,6 +78,33 @@ def gather_over_replicas(values):
     return context.all_gather(values, axis=0)
 
 
+def in_multi_worker_mode():
+    """Whether the running strategy spans several worker processes."""
+    strategy = tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    in_mode = getattr(extended, "_in_multi_worker_mode", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        in_mode and in_mode()
+    )
+
+
+def as_step_logs(logs):
+    """A step's logs in the shape `fit` / `evaluate` can reduce under every strategy.
+
+    Keras 3 reduces each log value of a multi-worker step with
+    `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars ("Invalid reduction dimension
+    0 for input with 0 dimensions", tensorflow/tensorflow#72388). There the scalars are returned
+    as shape (1,) tensors; the reduction gives back the same scalar (the trackers already hold
+    the global value on every worker). Elsewhere the logs are returned unchanged.
+    """
+    if not in_multi_worker_mode():
+        return logs
+    return {
+        name: tf.reshape(value, [-1]) if value.shape.rank == 0 else value
+        for name, value in logs.items()
+    }
+
+
 def check_weight(value, name):
     """A loss weight as a float >= 0, or a clear error."""
     try:
@@ -295,7 +322,7 @@ class AdversarialModel(keras.Model):
         updated = [name for name in self.trackers if name in terms]
         for name in updated:
             self.trackers[name].update_state(terms[name])
-        return {name: self.trackers[name].result() for name in updated}
+        return as_step_logs({name: self.trackers[name].result() for name in updated})
 
     # --- explanation-guided training (keras_styletransfer.explain.guided) -----------------------
 
