@@ -254,13 +254,14 @@ def _pad_indices(tf, size, padded_size, reflect):
     return tf.where(reflect, reflected, edge)
 
 
-def _pad_to_multiple(tf, images, multiple):
-    """Pad height and width up to a multiple, as `inference.Stylizer._pad` does: reflection at
-    the bottom and right, edge replication when the image is too small to reflect."""
+def _pad_to_multiple(tf, images, multiple, minimum):
+    """Pad height and width up to a multiple (and at least `minimum`), as
+    `inference.Stylizer._pad` does: reflection at the bottom and right, edge replication when
+    the image is too small to reflect."""
     shape = tf.shape(images)
     height, width = shape[1], shape[2]
-    padded_height = (height + multiple - 1) // multiple * multiple
-    padded_width = (width + multiple - 1) // multiple * multiple
+    padded_height = tf.maximum((height + multiple - 1) // multiple * multiple, minimum)
+    padded_width = tf.maximum((width + multiple - 1) // multiple * multiple, minimum)
     reflect = tf.reduce_all(
         tf.stack(
             [height > 1, width > 1, padded_height - height < height, padded_width - width < width]
@@ -268,6 +269,36 @@ def _pad_to_multiple(tf, images, multiple):
     )
     images = tf.gather(images, _pad_indices(tf, height, padded_height, reflect), axis=1)
     return tf.gather(images, _pad_indices(tf, width, padded_width, reflect), axis=2)
+
+
+def minimum_side(generator):
+    """The smallest multiple of the generator's `size_multiple` it can process: a ResNet
+    generator's reflection padding of 1 in its bottleneck needs that bottleneck to be 2 pixels,
+    so a stride-4 ResNet takes 8x8 at least. Found by trying square zero images of 1, 2, ...
+    8 times the multiple; images smaller than this are padded up to it."""
+    from keras_styletransfer.inference import size_multiple
+    from keras_styletransfer.models.base import named_input
+
+    multiple = size_multiple(generator)
+    channels = int(named_input(generator, "image", 0).shape[-1])
+    styled = generator_kind(generator) == "style"
+    for factor in range(1, 9):
+        side = factor * multiple
+        images = np.zeros((1, side, side, channels), np.float32)
+        inputs = images
+        if styled:
+            count = int(named_input(generator, "style", 1).shape[-1])
+            inputs = {
+                "image": images,
+                "style": np.eye(count, dtype=np.float32)[:1],
+                "strength": np.ones((1, 1), np.float32),
+            }
+        try:
+            generator(inputs, training=False)
+        except Exception:  # any failure means "too small": try the next size
+            continue
+        return side
+    return multiple
 
 
 def _batch_values(tf, values, batch, dtype, where, name):
@@ -309,6 +340,7 @@ class _ServingGraph:
         else:
             self.channels = int(named_input(generator, "image", 0).shape[-1])
             self.multiple = size_multiple(generator)
+            self.minimum_side = minimum_side(generator)
             self.num_styles = (
                 int(named_input(generator, "style", 1).shape[-1]) if kind == "style" else 0
             )
@@ -319,7 +351,9 @@ class _ServingGraph:
     def stylize(self, tf, images, style_weights=None, strength=None):
         """(batch, H, W, C) float in [-1, 1] -> same, through the generator, padded and cropped."""
         shape = tf.shape(images)
-        padded = _pad_to_multiple(tf, images, self.multiple) if self.multiple > 1 else images
+        padded = images
+        if self.multiple > 1 or self.minimum_side > 1:
+            padded = _pad_to_multiple(tf, images, self.multiple, self.minimum_side)
         if self.kind == "style":
             outputs = self.generator(
                 {"image": padded, "style": style_weights, "strength": strength[:, None]},
@@ -754,6 +788,7 @@ def export_generator(
             "style_names": graph.style_names,
             "max_pixels": max_pixels,
             "size_multiple": getattr(graph, "multiple", None),
+            "minimum_side": getattr(graph, "minimum_side", None),
             "signatures": described,
         }
         with open(os.path.join(info_dir, "export_info.json"), "w") as file:
@@ -815,12 +850,12 @@ def _reference_outputs(generator, images, style_weights=None, strength=1.0):
     an implementation independent of the in-graph padding it checks."""
     from keras_styletransfer.inference import size_multiple
 
-    multiple = size_multiple(generator)
+    multiple, minimum = size_multiple(generator), minimum_side(generator)
     outputs = []
     for image in images:
         height, width = image.shape[:2]
-        pad_height = -(-height // multiple) * multiple - height
-        pad_width = -(-width // multiple) * multiple - width
+        pad_height = max(-(-height // multiple) * multiple, minimum) - height
+        pad_width = max(-(-width // multiple) * multiple, minimum) - width
         reflect = height > 1 and width > 1 and pad_height < height and pad_width < width
         padded = np.pad(
             image, ((0, pad_height), (0, pad_width), (0, 0)), mode="reflect" if reflect else "edge"
