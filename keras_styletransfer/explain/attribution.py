@@ -495,11 +495,11 @@ class EditExplanation:
 
 
 def generate(generator, images, style=None, style_names=None):
-    """G(x) in inference mode; a style generator renders style `style` (index or name)."""
+    """G(x) (or G(z) for noise) in inference mode; a style generator renders style `style`."""
     tf = _tf()
     from keras_styletransfer.explain.targets import _Generating, _style_index
 
-    images = _as_images(images)
+    images = tf.convert_to_tensor(images, tf.float32)
     index = _style_index(style, style_names, "the generator")
     return tf.cast(_Generating()._generate(generator, images, index), tf.float32).numpy()
 
