@@ -18,11 +18,43 @@ import numpy as np
 from keras_styletransfer.errors import InputError
 
 
+def layer_paths(model, prefix=""):
+    """Every layer of `model` as "name", and as "outer/name" inside nested models."""
+    paths = []
+    for layer in model.layers:
+        paths.append(prefix + layer.name)
+        if isinstance(layer, keras.Model):
+            paths.extend(layer_paths(layer, prefix + layer.name + "/"))
+    return paths
+
+
+def _child(model, name):
+    for layer in getattr(model, "layers", []):
+        if layer.name == name:
+            return layer
+    return None
+
+
 def _find(model, name):
+    """A layer of `model` by name (searched in nested models too) or by "outer/inner" path."""
     from keras_styletransfer.explain.targets import find_layer
 
     if not isinstance(name, str) or not name:
         raise InputError(f"Layer names must be non-empty strings; received {name!r}.")
+    if "/" in name:
+        parts = name.split("/")
+        if parts[0] == model.name and _child(model, parts[0]) is None:
+            parts = parts[1:]
+        layer = model
+        for part in parts:
+            layer = _child(layer, part)
+            if layer is None:
+                break
+        if layer is not None:
+            return layer
+        raise InputError(
+            f"No layer {name!r} in {model.name!r}. Valid layers: " + ", ".join(layer_paths(model))
+        )
     return find_layer([model], name)[1]
 
 

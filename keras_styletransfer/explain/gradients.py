@@ -697,14 +697,18 @@ def plot_gradient_flow(layer_rows, path, title=None, floor=1e-12):
     for axis, role in zip(axes, NETWORKS, strict=True):
         rows = [row for row in layer_rows if row["network"] == role]
         positions = np.arange(len(rows))
-        maxima = np.array([max(row["grad_max_abs"], floor) for row in rows])
-        means = np.array([max(row["grad_mean_abs"], floor) for row in rows])
+        # Exact zeros get no bar (a log axis cannot show them) but a red cross on the floor.
+        maxima = np.array([row["grad_max_abs"] or np.nan for row in rows], dtype=float)
+        means = np.array([row["grad_mean_abs"] or np.nan for row in rows], dtype=float)
+        maxima, means = np.maximum(maxima, floor), np.maximum(means, floor)
         axis.bar(positions, maxima, color="c", alpha=0.6, label="max |grad|", width=0.8)
         axis.bar(positions, means, color="b", alpha=0.8, label="mean |grad|", width=0.5)
         zeros = [i for i, row in enumerate(rows) if row["grad_max_abs"] == 0]
         if zeros:
             axis.plot(zeros, [floor] * len(zeros), "rx", markersize=9, label="zero gradient")
         axis.set_yscale("log")
+        if not np.any(np.isfinite(maxima)):
+            axis.set_ylim(floor / 10, floor * 100)
         axis.set_xticks(positions)
         axis.set_xticklabels([_short(row["layer"]) for row in rows], rotation=60, ha="right")
         axis.set_xlim(-0.6, max(len(rows), 1) - 0.4)
