@@ -496,7 +496,8 @@ def fine_tune(
 
     Args:
         model: str or keras.Model. `final.keras` of a pix2pix / CycleGAN `train-style` run, the
-            wrapper itself, or a generator alone (see `load_for_fine_tuning`).
+            wrapper itself (trained in place), or a generator alone (see
+            `load_for_fine_tuning`).
         style: str. The new style: a name in `keras_styletransfer.data.styles.STYLES`.
         train_policy: str. "all", "decoder", "last:K" or "gradual" (module docstring).
             Defaults to "decoder".
@@ -509,8 +510,9 @@ def fine_tune(
         steps_per_epoch: int. Defaults to `steps` / 10 (at least 1); "gradual" unfreezes per epoch.
         unfreeze_every: int. Epochs per unfreezing stage ("gradual"). Defaults to 1.
         discriminator: str or keras.Model. With a generator alone, its discriminator.
-        run_dir: str. Where to write config.json, fine_tune.json, final.keras, generator.keras,
-            metrics.json, history.json and results.png. Defaults to None (nothing written).
+        run_dir: str. Where to write config.json (a train-style config, so `evaluate` reads
+            the run), fine_tune.json, final.keras, generator.keras, saved_model/, metrics.json,
+            history.json and results.png. Defaults to None (nothing written).
         seed: int. Defaults to 0.
         compare_scratch: bool. Also train the architecture from scratch. Defaults to False.
         verbose: int. Keras' fit verbosity. Defaults to 0.
@@ -622,6 +624,7 @@ def fine_tune(
             json.dump(settings, file, indent=2)
         wrapper.save(os.path.join(run_dir, "final.keras"))
         generator.save(os.path.join(run_dir, "generator.keras"))
+        generator.export(os.path.join(run_dir, "saved_model"), verbose=False)
         with open(os.path.join(run_dir, "metrics.json"), "w") as file:
             json.dump(metrics, file, indent=2)
         with open(os.path.join(run_dir, "history.json"), "w") as file:

@@ -243,3 +243,23 @@ def test_fuse_command_reports_bad_input(saved_generators, tmp_path, capsys):
         assert message in capsys.readouterr().err, extra
     assert main(["fuse", "--models", *saved_generators, "--out", "x.h5"]) == 2
     assert "must name a .keras file" in capsys.readouterr().err
+
+
+def test_fuse_command_blends_a_multistyle_model(tmp_path):
+    from keras_styletransfer.models.translation import MultiStyleGAN
+
+    model = MultiStyleGAN(
+        generators.StyleGenerator(num_styles=3, filters=4, num_residual_blocks=1),
+        discriminators.GlobalPoolDiscriminator(filters=4, num_styles=3),
+        style_names=["pencil", "cartoon"],
+    )
+    source, out = str(tmp_path / "multi.keras"), str(tmp_path / "blend.keras")
+    model.save(source)
+    arguments = ["fuse", "--models", source, "--mode", "blend", "--out", out]
+    assert main([*arguments, "--weights", "pencil=0.25,cartoon=0.75", "--strength", "0.5"]) == 0
+    blended = keras.saving.load_model(out)
+    x = images()
+    style = np.tile([[0.25, 0.75, 0.0]], (3, 1)).astype("float32")
+    expected = model.generator([x, style, np.full((3, 1), 0.5, "float32")])
+    np.testing.assert_allclose(blended(x), expected, rtol=0, atol=1e-6)
+    assert main([*arguments, "--weights", "pencil=0.25,oil=0.75"]) == 2
