@@ -1,0 +1,76 @@
+"""`keras-styletransfer explain` end to end on a tiny Pix2Pix saved to a .keras file."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_styletransfer import cli
+from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+from keras_styletransfer.models.generators import UNetGenerator
+from keras_styletransfer.models.translation import Pix2Pix
+
+
+@pytest.fixture(scope="module")
+def saved_pix2pix(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("explain_cli")
+    model = Pix2Pix(
+        UNetGenerator(num_downsamplings=2, filters=4, max_filters=8),
+        PatchGANDiscriminator(num_layers=1, filters=4, conditional=True),
+    )
+    model.compile()
+    path = str(folder / "final.keras")
+    model.save(path)
+    image = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    Image.fromarray(image).save(folder / "photo.png")
+    (folder / "broken.png").write_bytes(b"not an image")
+    return folder, path
+
+
+@pytest.mark.slow
+def test_explain_command_writes_overlays_and_report(saved_pix2pix):
+    folder, model_path = saved_pix2pix
+    out = folder / "out"
+    code = cli.main(
+        [
+            "explain", "--model", model_path, "--method", "integrated_gradients",
+            "--target", "realness", "--steps", "4", "--size", "16",
+            str(folder / "photo.png"), str(folder / "broken.png"), "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    written = sorted(os.listdir(out / "photo"))
+    assert "report.png" in written and "report.html" in written
+    assert "photo_integrated_gradients.png" in written and "photo_edit.png" in written
+    overlay = np.asarray(Image.open(out / "photo" / "photo_integrated_gradients.png"))
+    assert overlay.shape == (16, 16, 3) and overlay.std() > 0
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--method", "nope"], "Valid methods"),
+        (["--target", "nope"], "Valid targets"),
+        (["--target", "style"], "style head"),
+        (["--method", "grad_cam", "--layer", "nope"], "Valid layers"),
+        (["--method", "grad_cam", "--layer", "pool"], "Valid layers"),
+    ],
+)
+def test_explain_command_bad_input_lists_choices(saved_pix2pix, arguments, message, capsys):
+    folder, model_path = saved_pix2pix
+    code = cli.main(
+        ["explain", "--model", model_path, "--size", "16", *arguments,
+         str(folder / "photo.png"), "--out", str(folder / "bad")]
+    )  # fmt: skip
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_explain_command_unreadable_input(saved_pix2pix, capsys):
+    folder, model_path = saved_pix2pix
+    code = cli.main(
+        ["explain", "--model", model_path, str(folder / "broken.png"), "--out", str(folder / "x")]
+    )
+    assert code == 2
+    assert "no readable images" in capsys.readouterr().err
