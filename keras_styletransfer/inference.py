@@ -205,12 +205,17 @@ class Stylizer:
                     f"image {index} has {image.shape[-1]} channels but the model takes "
                     f"{channels}; convert it (e.g. PIL's .convert('RGB'))."
                 )
-        weights, strength = None, 1.0
+        weights = None
         if self.styled:
             weights = style_weights(style, self.style_names)
             strength = check_strength(strength)
         elif style is not None:
             raise InputError("this model makes one style only; leave style= unset.")
+        elif strength != 1.0:
+            raise InputError(
+                f"strength={strength!r}: this model has no strength control (only the "
+                "multi-style model's StyleGenerator has one); leave strength at 1."
+            )
         progress = Progbar(len(images), unit_name="image") if verbose else None
         results = [None] * len(images)
         # Images of one size go through together; large ones are tiled.

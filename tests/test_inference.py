@@ -65,3 +65,22 @@ def test_bad_images_are_clear_errors():
         stylize(generator, np.full((8, 8, 3), 200.0, np.float32))
     with pytest.raises(InputError, match="NaN"):
         stylize(generator, np.full((8, 8, 3), np.nan, np.float32))
+
+
+def test_strength_reaches_the_style_generator():
+    from keras_styletransfer.models.generators import StyleGenerator
+
+    generator = StyleGenerator(num_styles=3, filters=4, num_residual_blocks=1)
+    names = ["pencil", "cartoon", "photo"]
+    image = photo(16, 20)
+    unit = image / 127.5 - 1.0
+    none = stylize(generator, image, style="pencil", strength=0.0, style_names=names)[0]
+    np.testing.assert_allclose(none, unit, atol=1e-6)  # strength 0 is the photo
+    full = stylize(generator, image, style="pencil", strength=1.0, style_names=names)[0]
+    half = stylize(generator, image, style="pencil", strength=0.5, style_names=names)[0]
+    assert np.abs(full - unit).mean() > 1e-3
+    np.testing.assert_allclose(half, 0.5 * (unit + full), atol=1e-5)  # linear in strength
+    with pytest.raises(InputError, match=r"strength must be in \[0, 1\]"):
+        stylize(generator, image, style="pencil", strength=1.5, style_names=names)
+    with pytest.raises(InputError, match="no strength control"):
+        stylize(local_generator(1), image, strength=0.5)
