@@ -171,3 +171,37 @@ def test_locality_penalty_reduces_edits_outside_the_explained_region():
         )
         outside[weight] = float(tf.reduce_mean(locality_penalty(condition, output, mask)))
     assert outside[20.0] < 0.75 * outside[0.0], outside
+
+
+def test_cyclegan_and_multistyle_options_train_and_report_locality():
+    from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
+    from keras_styletransfer.models.generators import ResnetGenerator, StyleGenerator
+    from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN
+
+    images = np.random.default_rng(3).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    keras.utils.set_random_seed(1)
+    cyclegan = CycleGAN(
+        *(ResnetGenerator(num_residual_blocks=1, filters=2, num_downsamplings=1) for _ in "ab"),
+        *(PatchGANDiscriminator(num_layers=1, filters=2) for _ in "ab"),
+        pool_size=0,
+        explanation_guidance=1.0,
+        locality_weight=1.0,
+        seed=1,
+    )
+    cyclegan.compile(**_optimizers(), run_eagerly=True)  # one step: skip tracing
+    logs = cyclegan.train_on_batch(images, images[::-1], return_dict=True)
+    assert logs["locality_loss"] > 0 and np.isfinite(logs["g_loss"])
+    assert cyclegan.get_config()["locality_weight"] == 1.0
+    multistyle = MultiStyleGAN(
+        StyleGenerator(num_styles=3, filters=2, num_residual_blocks=1, num_downsamplings=1),
+        GlobalPoolDiscriminator(num_layers=1, filters=2, num_styles=3),
+        style_names=["a", "b"],
+        explanation_guidance=1.0,
+        locality_weight=1.0,
+        seed=1,
+    )
+    multistyle.compile(**_optimizers(), run_eagerly=True)
+    logs = multistyle.train_on_batch((images, images[::-1], np.array([0, 1])), return_dict=True)
+    assert logs["locality_loss"] > 0 and np.isfinite(logs["g_loss"])
+    config = MultiStyleGAN.from_config(multistyle.get_config()).get_config()
+    assert config["explanation_guidance"] == 1.0 and config["locality_weight"] == 1.0
