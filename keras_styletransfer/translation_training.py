@@ -8,7 +8,8 @@ A run directory holds:
     backup/                 resumable per-epoch state while training runs
     final.keras             the trained model (for `keras-styletransfer stylize --model`)
     generator.keras         the generator alone
-    saved_model/            the generator as a SavedModel (serving_default signature)
+    exported/NAME/1/        the generator as a SavedModel for TF Serving (NAME: family_styles;
+                            signatures serving_default, serve_uint8, serve_bytes, ...)
     results.png             the held-out grid after training
     patch_map.png           what the discriminator calls real or fake, per patch (pix2pix, CycleGAN)
     loss_curves.png         every loss per epoch
@@ -418,6 +419,11 @@ class HeldOutPreview(keras.callbacks.Callback):
         )
 
 
+def served_name(config):
+    """The model name a run's export is served under: family and styles."""
+    return "_".join([config.family, *config.styles])
+
+
 def train_translation(config, run_dir, verbose=1):
     """Train, evaluate and export one image-to-image model; see the module docstring.
 
@@ -477,9 +483,17 @@ def _train_translation(config, shared_run_dir, verbose, strategy):
     seconds = time.time() - started
     model.save(os.path.join(run_dir, "final.keras"))
     generator_of(model).save(os.path.join(run_dir, "generator.keras"))
-    # A SavedModel with a `serving_default` signature (images in [-1, 1], any size that is a
-    # multiple of the generator's stride): what TensorFlow Serving loads.
-    generator_of(model).export(os.path.join(run_dir, "saved_model"), verbose=False)
+    # The generator as a SavedModel in TF Serving's layout, with float, uint8 and encoded-image
+    # signatures (and style / strength inputs for the multi-style model).
+    from keras_styletransfer.export import export_generator
+
+    export_generator(
+        model,
+        os.path.join(run_dir, "exported"),
+        name=served_name(config),
+        version=1,
+        overwrite=True,
+    )
     if data is not None:
         metrics = {
             "family": config.family,

@@ -22,7 +22,6 @@ OUTPUTS = (
     "history.json",
     "checkpoints/last.keras",
     "previews/epoch_002.png",
-    "saved_model/saved_model.pb",
 )
 
 
@@ -70,8 +69,9 @@ def test_each_family_trains_evaluates_and_writes_its_outputs(family, styles, tmp
     assert len(result.history["g_loss"]) == 2
     import tensorflow as tf
 
-    served = tf.saved_model.load(str(tmp_path / "run" / "saved_model"))
-    assert "serving_default" in served.signatures
+    exported = tmp_path / "run" / "exported" / "_".join([family, *styles]) / "1"
+    served = tf.saved_model.load(str(exported))
+    assert {"serving_default", "serve_uint8", "serve_bytes"} <= set(served.signatures)
     assert (tmp_path / "run" / "patch_map.png").exists() == (family != "multistyle")
 
 
