@@ -100,10 +100,14 @@ def test_pgd_flips_a_trained_discriminator_on_most_images(trained_discriminator,
     assert result.pgd_flip_rate >= result.fgsm_flip_rate >= result.random_flip_rate
     assert result.pgd_change > result.random_change
     stability = robustness.explanation_stability(
-        sample, discriminator=discriminator, sigmas=(0.0, 0.01, 0.1)
+        sample, discriminator=discriminator, values=(0.0, 0.01, 0.1)
     )
     assert stability.spearman[0] == 1.0 and stability.top_k_overlap[0] == 1.0
     assert stability.spearman[1] > stability.spearman[2]
+    jpeg = robustness.explanation_stability(
+        sample, discriminator=discriminator, perturbation="jpeg", values=(100, 10)
+    )
+    assert jpeg.spearman[0] > jpeg.spearman[1]
     path = robustness.plot_robustness(
         str(tmp_path / "attacks.png"), attacks=[result], explanation=stability
     )

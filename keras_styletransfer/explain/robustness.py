@@ -506,17 +506,22 @@ def top_k_overlap(first, second, fraction=0.1):
 
 @dataclasses.dataclass
 class ExplanationStability:
-    """How an explanation changes under small input noise.
+    """How an explanation changes under a (small) perturbation of its input.
 
     Attributes:
-        sigmas: list of float. Noise sigmas ([-1, 1] units; 0.01 is ~1.3 of 255 grey levels).
-        spearman: list of float. Mean Spearman correlation of the maps, per sigma.
-        top_k_overlap: list of float. Mean overlap of the top `top_fraction` pixels, per sigma.
+        perturbation: str. "gaussian_noise", "blur" or "jpeg".
+        parameter: str. "sigma", "kernel_size" or "quality".
+        values: list. Parameter values (noise sigmas are in [-1, 1] units: 0.01 is ~1.3 of 255
+            grey levels).
+        spearman: list of float. Mean Spearman correlation of the maps, per value.
+        top_k_overlap: list of float. Mean overlap of the top `top_fraction` pixels, per value.
         top_fraction: float.
-        output_change: list of float. Mean |x' - x| of the inputs, per sigma (for scale).
+        input_change: list of float. Mean |x' - x| of the inputs, per value (for scale).
     """
 
-    sigmas: list
+    perturbation: str
+    parameter: str
+    values: list
     spearman: list
     top_k_overlap: list
     top_fraction: float
@@ -546,18 +551,21 @@ def explanation_stability(
     images,
     explain_fn=None,
     discriminator=None,
-    sigmas=(0.0, 0.005, 0.01, 0.02),
+    values=None,
+    perturbation="gaussian_noise",
     top_fraction=0.1,
     seed=0,
 ):
-    """Spearman correlation and top-k overlap between explanations of x and of x + noise.
+    """Spearman correlation and top-k overlap between explanations of x and of a perturbed x.
 
     Args:
         images: array (batch, H, W, C) in [-1, 1].
         explain_fn: callable. Images -> maps (batch, H, W) (or (batch, H, W, C), reduced by max
             of absolute values). Defaults to `saliency_explainer(discriminator)`.
         discriminator: keras.Model. Needed when `explain_fn` is None.
-        sigmas: Gaussian noise sigmas. Defaults to (0, 0.005, 0.01, 0.02).
+        values: the perturbation's parameter values. Defaults to sigmas (0, 0.005, 0.01, 0.02)
+            for noise, kernel sizes (1, 3) for blur, qualities (100, 90, 75) for JPEG.
+        perturbation: str. "gaussian_noise", "blur" or "jpeg". Defaults to "gaussian_noise".
         top_fraction: float in (0, 1]. Defaults to 0.1.
         seed: int. Defaults to 0.
 
@@ -576,12 +584,22 @@ def explanation_stability(
         maps = np.asarray(explain_fn(batch), dtype="float64")
         return np.abs(maps).max(axis=-1) if maps.ndim == 4 else maps
 
+    if perturbation not in PERTURBATIONS:
+        raise InputError(
+            f"Unknown perturbation {perturbation!r}; choose one of {', '.join(PERTURBATIONS)}."
+        )
+    if values is None:
+        values = {"gaussian_noise": (0.0, 0.005, 0.01, 0.02), "blur": (1, 3)}.get(
+            perturbation, (100, 90, 75)
+        )
     clean = maps_of(images)
-    result = ExplanationStability([], [], [], float(top_fraction), [])
-    for sigma in sigmas:
-        noisy = gaussian_noise(images, sigma, seed)
+    result = ExplanationStability(
+        perturbation, PERTURBATIONS[perturbation][0], [], [], [], float(top_fraction), []
+    )
+    for value in values:
+        noisy = perturb(images, perturbation, value, seed)
         maps = maps_of(noisy)
-        result.sigmas.append(float(sigma))
+        result.values.append(value)
         result.input_change.append(float(np.mean(np.abs(noisy - images))))
         result.spearman.append(
             float(np.mean([spearman(a, b) for a, b in zip(clean, maps, strict=True)]))
@@ -652,15 +670,15 @@ def plot_robustness(path, curves=(), attacks=(), explanation=None):
         axis.legend(fontsize=6)
     if explanation is not None:
         axis = axes[index]
-        axis.plot(explanation.sigmas, explanation.spearman, "o-", label="Spearman")
+        axis.plot(explanation.values, explanation.spearman, "o-", label="Spearman")
         axis.plot(
-            explanation.sigmas,
+            explanation.values,
             explanation.top_k_overlap,
             "s-",
             label=f"top-{explanation.top_fraction:.0%} overlap",
         )
         axis.set_ylim(0, 1.05)
-        axis.set_xlabel("noise sigma")
+        axis.set_xlabel(f"{explanation.perturbation}: {explanation.parameter}")
         axis.set_title("explanation stability")
         axis.legend(fontsize=6)
     figure.tight_layout()
