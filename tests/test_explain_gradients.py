@@ -144,6 +144,22 @@ def test_gan_gradient_norms_equal_an_independent_tape():
     )
 
 
+def test_training_mode_probe_leaves_statistics_and_random_states_untouched():
+    gan = tiny_gan()
+    gan.compile()
+    probe = make_probe(gan, images(4))
+    before = [v.numpy() for v in gan.generator.variables + gan.discriminator.variables]
+    seed_state = gan.seed_generator.state.numpy()
+    inference, _ = gradient_statistics(gan, probe)
+    training, _ = gradient_statistics(gan, probe, training=True)
+    # Batch statistics instead of moving averages: a different gradient, same weights after.
+    assert abs(training["grad_norm_generator"] - inference["grad_norm_generator"]) > 1e-6
+    after = [v.numpy() for v in gan.generator.variables + gan.discriminator.variables]
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(old, new)
+    np.testing.assert_array_equal(seed_state, gan.seed_generator.state.numpy())
+
+
 def test_pix2pix_gradient_norms_include_the_l1_term():
     model = Pix2Pix(
         image_generator(),

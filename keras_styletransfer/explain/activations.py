@@ -170,7 +170,7 @@ def save_feature_maps(activations, path, top_k=8, image_index=0, title=None):
                 channel = value[..., channels[column]]
                 axis.imshow(channel, cmap="viridis", interpolation="nearest")
                 label = f"ch {channels[column]}\n[{channel.min():.2g}, {channel.max():.2g}]"
-                axis.set_title(f"{name}\n{label}" if column == 0 else label, fontsize=6)
+                axis.set_title(label, fontsize=6)
         else:
             flat = value.reshape(-1)
             for column in range(top_k):
@@ -180,7 +180,17 @@ def save_feature_maps(activations, path, top_k=8, image_index=0, title=None):
             axis.bar(range(len(channels)), flat[channels], color="tab:blue")
             axis.set_xticks(range(len(channels)))
             axis.set_xticklabels([str(c) for c in channels], fontsize=5, rotation=90)
-            axis.set_title(f"{name}\ntop units", fontsize=6)
+            axis.set_title("top units", fontsize=6)
+        axes[row][0].text(
+            -0.08,
+            0.5,
+            name,
+            rotation=90,
+            ha="right",
+            va="center",
+            fontsize=7,
+            transform=axes[row][0].transAxes,
+        )
     if title:
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()
