@@ -5,6 +5,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.explain import control
@@ -134,3 +135,21 @@ def test_directions_slider_zero_exact_and_top_direction_beats_random(
     assert os.path.getsize(path) > 1000
     with pytest.raises(InputError, match="6 entries"):
         control.apply_direction(model, images, "bottleneck", np.ones(3), 1.0)
+
+
+def test_controls_take_a_multistyle_gan_and_style_names(style_generator):
+    from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
+    from keras_styletransfer.models.translation import MultiStyleGAN
+
+    gan = MultiStyleGAN(
+        style_generator,
+        GlobalPoolDiscriminator(num_layers=1, filters=2, num_styles=3),
+        style_names=["ink", "oil"],
+    )
+    images = _images(2)
+    rendered = np.asarray(gan.render(tf.constant(images), np.array([1, 1]), 0.6))
+    by_name = control.strength_sweep(gan, images, "oil", strengths=(0.6,))[0]
+    np.testing.assert_allclose(by_name, rendered, atol=1e-6)
+    np.testing.assert_allclose(control.blend(gan, images, {"oil": 1.0}, 0.6), rendered, atol=1e-6)
+    with pytest.raises(InputError, match="ink"):
+        control.blend(gan, images, {"watercolour": 1.0})
