@@ -251,8 +251,16 @@ def test_gradient_flow_inside_gan_fit_writes_files_logs_and_no_warning(tmp_path)
         ):
             assert_png(tmp_path / "flow" / f"{stem}_epoch_{epoch:03d}.png")
     assert_png(tmp_path / "flow" / "gradient_norms.png")
-    events = os.listdir(tmp_path / "logs" / "gradients")
-    assert events and events[0].startswith("events.out.tfevents")
+    (events,) = os.listdir(tmp_path / "logs" / "gradients")
+    plugins = {}
+    for record in tf.data.TFRecordDataset(str(tmp_path / "logs" / "gradients" / events)):
+        event = tf.compat.v1.Event.FromString(record.numpy())
+        for value in event.summary.value:
+            plugins.setdefault(value.tag, set()).add(value.metadata.plugin_data.plugin_name)
+    layer = f"{gan.generator.name}/up1"
+    assert plugins[f"gradient/generator/{layer}"] == {"histograms"}
+    assert plugins[f"gradient_norm/generator/{layer}"] == {"scalars"}
+    assert plugins["gradients/grad_norm_discriminator"] == {"scalars"}
 
 
 def test_gradient_flow_inside_pix2pix_fit_measures_the_update_ratio(tmp_path):
