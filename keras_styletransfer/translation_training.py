@@ -12,6 +12,9 @@ A run directory holds:
                             signatures serving_default, serve_uint8, serve_bytes, ...)
     results.png             the held-out grid after training
     patch_map.png           what the discriminator calls real or fake, per patch (pix2pix, CycleGAN)
+    explanations/           report.png / report.html: attributions of D's verdict on a few outputs
+                            (saliency, SmoothGrad, integrated gradients, Grad-CAM), D's patch map
+                            and the edit explanation from the photo to its stylisation
     loss_curves.png         every loss per epoch
     history.json            the Keras history
     metrics.json            SSIM / PSNR of the outputs and of the unchanged photos against the
@@ -419,6 +422,17 @@ class HeldOutPreview(keras.callbacks.Callback):
         )
 
 
+def save_explanations(model, config, content, out_dir, count=4):
+    """Why D judges the outputs as it does: saliency, SmoothGrad, integrated gradients and
+    Grad-CAM of D's realness of G(x), D's patch map, and the edit explanation (integrated
+    gradients from the photo x to G(x), summing to D(G(x)) - D(x)), for a few photos."""
+    from keras_styletransfer.explain.report import explanation_report
+
+    images = _unit(np.asarray(content)[:count]).numpy()
+    style = config.styles[0] if isinstance(model, MultiStyleGAN) else None
+    return explanation_report(model, images=images, out_dir=out_dir, style=style)
+
+
 def served_name(config):
     """The model name a run's export is served under: family and styles."""
     return "_".join([config.family, *config.styles])
@@ -519,6 +533,7 @@ def _train_translation(config, shared_run_dir, verbose, strategy):
     else:
         save_folder_grid(model, config, previews, os.path.join(run_dir, "results.png"))
     save_patch_map(model, shown, os.path.join(run_dir, "patch_map.png"))
+    save_explanations(model, config, shown, os.path.join(run_dir, "explanations"))
     save_loss_curves(history.history, os.path.join(run_dir, "loss_curves.png"))
     distribute.remove_worker_files(shared_run_dir, strategy)
     return TranslationResult(

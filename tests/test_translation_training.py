@@ -22,6 +22,8 @@ OUTPUTS = (
     "history.json",
     "checkpoints/last.keras",
     "previews/epoch_002.png",
+    "explanations/report.png",
+    "explanations/report.html",
 )
 
 
