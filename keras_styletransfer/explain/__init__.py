@@ -2,7 +2,9 @@
 
 The public names below load on first use, so importing this package does not import TensorFlow.
 Submodules: `targets` (what is explained), `attribution` (how), `render` (pictures), `report`,
-`audit` (shortcut detection), `synthetic` (known-truth benchmark), `callbacks` (during `fit`).
+`audit` (shortcut detection), `synthetic` (known-truth benchmark), `callbacks` (attributions
+during `fit`), `gradients` (gradient flow, distributions, heatmaps, warnings), `activations`
+(feature maps), `robustness`, `control`, `dissection`, `guided` (explanation-guided training).
 """
 
 import importlib
@@ -30,6 +32,18 @@ _EXPORTS = {
     "audit_shortcut": "keras_styletransfer.explain.audit",
     "GradCAMCallback": "keras_styletransfer.explain.callbacks",
     "SmoothGradCallback": "keras_styletransfer.explain.callbacks",
+    "GradientFlow": "keras_styletransfer.explain.gradients",
+    "GradientWarning": "keras_styletransfer.explain.gradients",
+    "VanishingGradientWarning": "keras_styletransfer.explain.gradients",
+    "ExplodingGradientWarning": "keras_styletransfer.explain.gradients",
+    "DiscriminatorSaturationWarning": "keras_styletransfer.explain.gradients",
+    "gradient_statistics": "keras_styletransfer.explain.gradients",
+    "input_gradient_maps": "keras_styletransfer.explain.gradients",
+    "layer_gradient_maps": "keras_styletransfer.explain.gradients",
+    "make_probe": "keras_styletransfer.explain.gradients",
+    "ActivationMaps": "keras_styletransfer.explain.activations",
+    "layer_activations": "keras_styletransfer.explain.activations",
+    "save_feature_maps": "keras_styletransfer.explain.activations",
 }
 
 __all__ = sorted(_EXPORTS)
