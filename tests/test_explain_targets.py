@@ -1,0 +1,73 @@
+"""Every GAN target's score equals the quantity it names, computed independently."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_styletransfer.errors import InputError
+from keras_styletransfer.explain.targets import build_target
+from keras_styletransfer.models.discriminators import (
+    GlobalPoolDiscriminator,
+    PatchGANDiscriminator,
+)
+from keras_styletransfer.models.generators import ResnetGenerator
+
+
+def images(count=3, size=32, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (count, size, size, 3)).astype("float32")
+
+
+def test_region_realness_is_the_patch_map_mean_over_the_region():
+    discriminator = PatchGANDiscriminator(num_layers=2, filters=4)
+    x = images()
+    patch_map = np.asarray(discriminator(x, training=False))[..., 0]
+    height, width = patch_map.shape[1:]
+    cells = np.zeros((height, width), np.float32)
+    cells[: height // 2, 1:] = 1.0  # a region aligned with whole patches
+    mask = np.kron(cells, np.ones((32 // height, 32 // width), np.float32))
+    assert mask.shape == (32, 32)
+    target = build_target("region_realness", discriminator=discriminator, mask=mask)
+    expected = (patch_map * cells).sum(axis=(1, 2)) / cells.sum()
+    np.testing.assert_allclose(np.asarray(target(x)), expected, rtol=1e-5, atol=1e-6)
+    whole = build_target("realness", discriminator=discriminator)
+    np.testing.assert_allclose(np.asarray(whole(x)), patch_map.mean(axis=(1, 2)), rtol=1e-5)
+    pooled = GlobalPoolDiscriminator(filters=4, num_layers=2)
+    with pytest.raises(InputError, match="patch map"):
+        build_target("region_realness", discriminator=pooled, mask=mask)(x)
+
+
+def test_edit_cycle_and_style_targets_measure_what_they_name():
+    forward = ResnetGenerator(num_residual_blocks=1, filters=4, name="g")
+    backward = ResnetGenerator(num_residual_blocks=1, filters=4, name="f")
+    x = images(2)
+    generated = np.asarray(forward(x, training=False))
+    edit = build_target("edit", generator=forward)
+    np.testing.assert_allclose(
+        np.asarray(edit(x)), np.abs(generated - x).mean(axis=(1, 2, 3)), rtol=1e-5
+    )
+    cycle = build_target("cycle", generator=(forward, backward))
+    back = np.asarray(backward(generated, training=False))
+    np.testing.assert_allclose(
+        np.asarray(cycle(x)), np.abs(back - x).mean(axis=(1, 2, 3)), rtol=1e-5
+    )
+    judge = GlobalPoolDiscriminator(filters=4, num_layers=2, num_styles=3)
+    style = build_target("style", discriminator=judge, style=2)
+    np.testing.assert_allclose(
+        np.asarray(style(x)), np.asarray(judge(x, training=False)[1])[:, 2], rtol=1e-5
+    )
+
+
+def test_unit_target_is_one_channels_mean_activation():
+    discriminator = PatchGANDiscriminator(num_layers=2, filters=4)
+    layer = next(
+        layer.name
+        for layer in discriminator.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.filters == 8
+    )
+    x = images(2)
+    probe = keras.Model(discriminator.inputs, discriminator.get_layer(layer).output)
+    expected = np.asarray(probe([x], training=False))[..., 5].mean(axis=(1, 2))
+    target = build_target("unit", discriminator=discriminator, layer=layer, unit=5)
+    np.testing.assert_allclose(np.asarray(target(x)), expected, rtol=1e-5, atol=1e-7)
+    with pytest.raises(InputError, match="layer"):
+        build_target("unit", discriminator=discriminator, layer="no_such_layer", unit=0)
