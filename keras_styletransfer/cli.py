@@ -264,7 +264,8 @@ def _sample(args):
     return 0
 
 
-def _parse_blend(text):
+def parse_name_weights(text, option="--blend"):
+    """'pencil=0.3,cartoon=0.7' -> {'pencil': 0.3, 'cartoon': 0.7}, or a clear InputError."""
     weights = {}
     for item in text.split(","):
         name, separator, value = item.partition("=")
@@ -274,9 +275,11 @@ def _parse_blend(text):
             separator = ""
         if not separator or not name.strip():
             raise InputError(
-                f"--blend takes name=weight pairs separated by commas; received {text!r}."
+                f"{option} takes name=weight pairs separated by commas, e.g. "
+                f"pencil=0.3,cartoon=0.7; received {text!r}."
             )
     return weights
+
 
 
 def load_generator(path, direction="AB"):
@@ -310,7 +313,7 @@ def _stylize(args):
     from keras_styletransfer.inference import check_strength
 
     strength = check_strength(args.strength)
-    style = _parse_blend(args.blend) if args.blend else args.style
+    style = parse_name_weights(args.blend) if args.blend else args.style
     from keras_styletransfer.inference import (
         Stylizer,
         collect_inputs,

@@ -57,21 +57,9 @@ def _numbers(text):
 
 
 def _pairs(text):
-    from keras_styletransfer.errors import InputError
+    from keras_styletransfer.cli import parse_name_weights
 
-    weights = {}
-    for item in text.split(","):
-        name, separator, value = item.partition("=")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            separator = ""
-        if not separator or not name.strip():
-            raise InputError(
-                f"--weights for blend takes name=weight pairs, e.g. pencil=0.3,cartoon=0.7; "
-                f"received {text!r}."
-            )
-    return weights
+    return parse_name_weights(text, option="--weights for blend")
 
 
 def _check_arguments(args):
