@@ -410,6 +410,8 @@ def _train_style(args, config=None, overwrite=None):
         "results.png",
         "patch_map.png",
         "loss_curves.png",
+        "explanations/report.png",
+        "exported",
         "metrics.json",
     ):
         path = os.path.join(run_dir, name)
