@@ -281,7 +281,6 @@ def parse_name_weights(text, option="--blend"):
     return weights
 
 
-
 def load_generator(path, direction="AB"):
     """The generator inside a `.keras` file and its style names (None for one-style models)."""
     if not os.path.isfile(path):
