@@ -45,7 +45,7 @@ def count_flops(concrete_function):
 
 def benchmark_preset(name, steps, batch_size):
     from keras_styletransfer.models.presets import get_preset
-    from keras_styletransfer.training import build_gan
+    from keras_styletransfer.training.noise import build_gan
 
     preset = get_preset(name)
     gan = build_gan(preset, seed=0)

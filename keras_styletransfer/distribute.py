@@ -28,9 +28,9 @@ import os
 import shutil
 import tempfile
 
-from keras_styletransfer.callbacks import ResumableBackup
 from keras_styletransfer.config import PRECISION_POLICIES, STRATEGY_NAMES
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.training.callbacks import ResumableBackup
 
 _TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '

@@ -78,3 +78,23 @@ def save_image_grid(images, path, columns=None, min_tile_size=84):
     tiles = to_uint8(images)
     scale = max(1, math.ceil(min_tile_size / tiles.shape[1]))
     return save_png(tile_images(tiles, columns=columns), path, scale=scale)
+
+
+# --- image quality (TensorFlow) ------------------------------------------------------------
+
+def image_psnr(targets, outputs):
+    """Peak signal-to-noise ratio per example, in dB, for images in [-1, 1] (`tf.image.psnr`)."""
+    import tensorflow as tf
+
+    return tf.image.psnr(tf.cast(targets, tf.float32), tf.cast(outputs, tf.float32), max_val=2.0)
+
+
+def image_ssim(targets, outputs):
+    """Structural similarity per example for images in [-1, 1] (`tf.image.ssim`, 11x11 window).
+
+    SSIM's constants scale with `max_val`, so the value equals SSIM of the same images in [0, 1].
+    Images must be at least 11 pixels on each side.
+    """
+    import tensorflow as tf
+
+    return tf.image.ssim(tf.cast(targets, tf.float32), tf.cast(outputs, tf.float32), max_val=2.0)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_styletransfer.replicas import gather_over_replicas, replica_position
+
 _PACKAGE = "keras_styletransfer"
 
 
@@ -82,7 +84,7 @@ class ImageSizeCheck(keras.layers.Layer):
     sizes (a ResNet generator maps 18x18 to 20x20), or fails deep inside with a shape mismatch (a
     U-Net's skip connections). The check reads static shapes only: eager calls, and `fit` on
     fixed-size batches. In a graph traced with unknown sizes it does nothing, so it costs nothing
-    and compiles under XLA; `keras_styletransfer.inference.stylize` pads for you there.
+    and compiles under XLA; `keras_styletransfer.serving.inference.stylize` pads for you there.
 
     Args:
         multiple: int. Required multiple of the height and width.
@@ -99,7 +101,7 @@ class ImageSizeCheck(keras.layers.Layer):
                 raise ValueError(
                     f"{self.name}: this generator takes heights and widths that are multiples "
                     f"of {self.multiple}; received {height}x{width}. Pad or crop the image "
-                    "(keras_styletransfer.inference.stylize pads for you)."
+                    "(keras_styletransfer.serving.inference.stylize pads for you)."
                 )
         return inputs
 
@@ -207,3 +209,94 @@ def residual_block(x, filters, name, condition=None, num_styles=None):
     y = ReflectionPadding2D(1, name=f"{name}_pad2")(y)
     y = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"{name}_conv2")(y)
     return keras.layers.Add(name=f"{name}_add")([shortcut, norm(y, 2)])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ImagePool(keras.layers.Layer):
+    """A history of generated images for the discriminator (Shrivastava et al., 2017).
+
+    Until the pool is full every image is stored and returned. Afterwards each image is, with
+    probability 1/2, swapped for a random stored image (which is returned and replaced), else
+    returned as it is. The stored images and the count are layer variables, so they are saved
+    with the model and a resumed run continues with the same history.
+
+    Under a distribution strategy the pool is one shared history, as on one device: every replica
+    gathers the global batch of new images, runs the same draws from the shared seed on it, stores
+    the same result, and keeps its own rows of the output. N replicas therefore see exactly the
+    images one device would, at every step (the cost is one all-gather of the fakes per step).
+
+    Args:
+        pool_size: int. Images kept; 0 turns the pool off. Defaults to 50.
+        image_shape: tuple (H, W, C). Size of the stored images.
+        seed: int. Defaults to None.
+    """
+
+    def __init__(self, pool_size=50, image_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
+            raise ValueError(f"pool_size must be an integer >= 0; received {pool_size!r}.")
+        self.pool_size = pool_size
+        self.image_shape = tuple(int(d) for d in image_shape) if image_shape else None
+        if pool_size and (self.image_shape is None or len(self.image_shape) != 3):
+            raise ValueError(
+                "An image pool needs the (H, W, C) of the images it stores; received "
+                f"image_shape={image_shape!r}. Pass the training crop size."
+            )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="pool_seed")
+        if pool_size:
+            self.images = self.add_weight(
+                shape=(pool_size, *self.image_shape),
+                initializer="zeros",
+                trainable=False,
+                name="images",
+            )
+            self.count = self.add_weight(
+                shape=(), initializer="zeros", dtype="int32", trainable=False, name="count"
+            )
+        self.built = True
+
+    def call(self, images):
+        if not self.pool_size:
+            return images
+        images = tf.cast(images, self.images.dtype)
+        local_batch_size = tf.shape(images)[0]
+        replica_id, replicas = replica_position()
+        images = gather_over_replicas(images)
+        batch_size = tf.shape(images)[0]
+        swap = keras.random.uniform((batch_size,), seed=self.seed_generator) > 0.5
+        slots = keras.random.randint((batch_size,), 0, self.pool_size, seed=self.seed_generator)
+        outputs = tf.TensorArray(images.dtype, size=batch_size, element_shape=self.image_shape)
+
+        def step(index, pool, count, outputs):
+            image = images[index]
+            not_full = count < self.pool_size
+            slot = tf.where(not_full, count, slots[index])
+            stored = pool[tf.minimum(slot, self.pool_size - 1)]
+            replace = tf.logical_or(not_full, swap[index])
+            output = tf.where(tf.logical_and(swap[index], tf.logical_not(not_full)), stored, image)
+            updated = tf.tensor_scatter_nd_update(pool, [[slot]], image[tf.newaxis])
+            pool = tf.where(replace, updated, pool)
+            count = tf.where(not_full, count + 1, count)
+            return index + 1, pool, count, outputs.write(index, output)
+
+        _, pool, count, outputs = tf.while_loop(
+            lambda index, *_: index < batch_size,
+            step,
+            (tf.constant(0), tf.convert_to_tensor(self.images), self.count.value, outputs),
+        )
+        self.images.assign(pool)
+        self.count.assign(count)
+        outputs = outputs.stack()
+        if replicas == 1:
+            return outputs
+        start = replica_id * local_batch_size
+        return outputs[start : start + local_batch_size]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "image_shape": self.image_shape,
+            "seed": self.seed,
+        }

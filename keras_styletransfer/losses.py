@@ -16,7 +16,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 
-def _per_example_mean(values):
+def per_example_mean(values):
     """Average every axis but the first, giving one value per example."""
     values = tf.convert_to_tensor(values)
     if values.shape.rank is not None and values.shape.rank <= 1:
@@ -56,7 +56,7 @@ def non_saturating_generator_loss(fake_logits):
     Returns:
         Per-example loss `(batch,)`.
     """
-    return _per_example_mean(tf.nn.softplus(-tf.convert_to_tensor(fake_logits)))
+    return per_example_mean(tf.nn.softplus(-tf.convert_to_tensor(fake_logits)))
 
 
 def non_saturating_discriminator_loss(real_logits, fake_logits):
@@ -89,7 +89,7 @@ def minimax_generator_loss(fake_logits):
     Returns:
         Per-example loss `(batch,)`, equal to `-softplus(fake_logits)`.
     """
-    return _per_example_mean(-tf.nn.softplus(tf.convert_to_tensor(fake_logits)))
+    return per_example_mean(-tf.nn.softplus(tf.convert_to_tensor(fake_logits)))
 
 
 minimax_discriminator_loss = non_saturating_discriminator_loss
@@ -107,7 +107,7 @@ def least_squares_generator_loss(fake_logits):
     Returns:
         Per-example loss `(batch,)`.
     """
-    return _per_example_mean(0.5 * tf.square(tf.convert_to_tensor(fake_logits) - 1.0))
+    return per_example_mean(0.5 * tf.square(tf.convert_to_tensor(fake_logits) - 1.0))
 
 
 def least_squares_discriminator_loss(real_logits, fake_logits):
@@ -135,7 +135,7 @@ def wasserstein_generator_loss(fake_logits):
     Returns:
         Per-example loss `(batch,)`.
     """
-    return _per_example_mean(-tf.convert_to_tensor(fake_logits))
+    return per_example_mean(-tf.convert_to_tensor(fake_logits))
 
 
 def wasserstein_discriminator_loss(real_logits, fake_logits):
@@ -166,7 +166,7 @@ def hinge_generator_loss(fake_logits):
     Returns:
         Per-example loss `(batch,)`.
     """
-    return _per_example_mean(-tf.convert_to_tensor(fake_logits))
+    return per_example_mean(-tf.convert_to_tensor(fake_logits))
 
 
 def hinge_discriminator_loss(real_logits, fake_logits):
@@ -273,8 +273,8 @@ def diversity_ratio(images, noise):
     images = tf.cast(images, tf.float32)
     noise = tf.cast(noise, tf.float32)
     half = tf.shape(images)[0] // 2
-    image_distance = _per_example_mean(tf.abs(images[:half] - images[half : 2 * half]))
-    noise_distance = _per_example_mean(tf.abs(noise[:half] - noise[half : 2 * half]))
+    image_distance = per_example_mean(tf.abs(images[:half] - images[half : 2 * half]))
+    noise_distance = per_example_mean(tf.abs(noise[:half] - noise[half : 2 * half]))
     return image_distance / (noise_distance + 1e-8)
 
 
@@ -317,7 +317,7 @@ def l1_loss(targets, outputs):
     """
     targets = tf.convert_to_tensor(targets)
     outputs = tf.cast(tf.convert_to_tensor(outputs), targets.dtype)
-    return _per_example_mean(tf.abs(targets - outputs))
+    return per_example_mean(tf.abs(targets - outputs))
 
 
 def style_classification_loss(style_indices, style_logits):
@@ -356,35 +356,35 @@ class AdversarialLoss(NamedTuple):
 
 
 def _cross_entropy_real_half(real_logits):
-    return _per_example_mean(tf.nn.softplus(-tf.convert_to_tensor(real_logits)))
+    return per_example_mean(tf.nn.softplus(-tf.convert_to_tensor(real_logits)))
 
 
 def _cross_entropy_fake_half(fake_logits):
-    return _per_example_mean(tf.nn.softplus(tf.convert_to_tensor(fake_logits)))
+    return per_example_mean(tf.nn.softplus(tf.convert_to_tensor(fake_logits)))
 
 
 def _least_squares_real_half(real_logits):
-    return _per_example_mean(0.5 * tf.square(tf.convert_to_tensor(real_logits) - 1.0))
+    return per_example_mean(0.5 * tf.square(tf.convert_to_tensor(real_logits) - 1.0))
 
 
 def _least_squares_fake_half(fake_logits):
-    return _per_example_mean(0.5 * tf.square(tf.convert_to_tensor(fake_logits)))
+    return per_example_mean(0.5 * tf.square(tf.convert_to_tensor(fake_logits)))
 
 
 def _wasserstein_real_half(real_logits):
-    return -_per_example_mean(tf.convert_to_tensor(real_logits))
+    return -per_example_mean(tf.convert_to_tensor(real_logits))
 
 
 def _wasserstein_fake_half(fake_logits):
-    return _per_example_mean(tf.convert_to_tensor(fake_logits))
+    return per_example_mean(tf.convert_to_tensor(fake_logits))
 
 
 def _hinge_real_half(real_logits):
-    return _per_example_mean(tf.nn.relu(1.0 - tf.convert_to_tensor(real_logits)))
+    return per_example_mean(tf.nn.relu(1.0 - tf.convert_to_tensor(real_logits)))
 
 
 def _hinge_fake_half(fake_logits):
-    return _per_example_mean(tf.nn.relu(1.0 + tf.convert_to_tensor(fake_logits)))
+    return per_example_mean(tf.nn.relu(1.0 + tf.convert_to_tensor(fake_logits)))
 
 
 ADVERSARIAL_LOSSES = {

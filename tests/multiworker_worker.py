@@ -13,7 +13,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 
-from keras_styletransfer import training
+from keras_styletransfer.training import noise as training
 from keras_styletransfer.config import TrainConfig
 
 

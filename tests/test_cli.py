@@ -193,7 +193,7 @@ def test_a_killed_training_run_resumes_where_it_stopped(tmp_path):
 def saved_pix2pix(path):
     import keras
 
-    from keras_styletransfer.models.translation import Pix2Pix
+    from keras_styletransfer.models.pix2pix import Pix2Pix
 
     images = keras.Input((None, None, 3))
     generator = keras.Model(

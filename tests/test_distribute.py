@@ -23,7 +23,9 @@ from keras_styletransfer import distribute
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.models import discriminators, generators
 from keras_styletransfer.models.gan import GAN
-from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN, Pix2Pix
+from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
 from tests.helpers import weights_of
 
 ATOL = 1e-5

@@ -18,7 +18,7 @@ from keras_styletransfer.explain.activations import (
 )
 from keras_styletransfer.models.discriminators import PatchGANDiscriminator
 from keras_styletransfer.models.generators import ResnetGenerator
-from keras_styletransfer.models.translation import Pix2Pix
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
 
 def images(count=2, side=16, seed=0):

@@ -26,7 +26,9 @@ from keras_styletransfer.models.generators import (
     StyleGenerator,
     UNetGenerator,
 )
-from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN, Pix2Pix
+from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
 
 def _images(count, seed=0, size=16):

@@ -9,7 +9,7 @@ from PIL import Image
 from keras_styletransfer import cli
 from keras_styletransfer.models.discriminators import PatchGANDiscriminator
 from keras_styletransfer.models.generators import UNetGenerator
-from keras_styletransfer.models.translation import Pix2Pix
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
 
 @pytest.fixture(scope="module")

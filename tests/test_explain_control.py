@@ -139,7 +139,7 @@ def test_directions_slider_zero_exact_and_top_direction_beats_random(
 
 def test_controls_take_a_multistyle_gan_and_style_names(style_generator):
     from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
-    from keras_styletransfer.models.translation import MultiStyleGAN
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
 
     gan = MultiStyleGAN(
         style_generator,

@@ -32,7 +32,9 @@ from keras_styletransfer.models.discriminators import (
 )
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import DCGANGenerator, StyleGenerator
-from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN, Pix2Pix
+from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
 
 def images(count=8, side=16, seed=0):

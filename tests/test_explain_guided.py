@@ -13,7 +13,7 @@ from keras_styletransfer.explain.guided import (
 from keras_styletransfer.models.discriminators import MLPDiscriminator, PatchGANDiscriminator
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import MLPGenerator, UNetGenerator
-from keras_styletransfer.models.translation import Pix2Pix
+from keras_styletransfer.models.pix2pix import Pix2Pix
 from tests.helpers import keras_round_trip, weights_of
 
 
@@ -176,7 +176,8 @@ def test_locality_penalty_reduces_edits_outside_the_explained_region():
 def test_cyclegan_and_multistyle_options_train_and_report_locality():
     from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
     from keras_styletransfer.models.generators import ResnetGenerator, StyleGenerator
-    from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN
+    from keras_styletransfer.models.cyclegan import CycleGAN
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
 
     images = np.random.default_rng(3).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
     keras.utils.set_random_seed(1)

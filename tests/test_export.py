@@ -17,16 +17,18 @@ from PIL import Image
 
 from keras_styletransfer.cli import main
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.export import (
+from keras_styletransfer.serving.export import (
     _reference_outputs,
     export_generator,
     resolve_generator,
     verify_export,
 )
 from keras_styletransfer.images import to_uint8
-from keras_styletransfer.inference import stylize
+from keras_styletransfer.serving.inference import stylize
 from keras_styletransfer.models.generators import MLPGenerator, ResnetGenerator, StyleGenerator
-from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN, Pix2Pix
+from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

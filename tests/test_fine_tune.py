@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_styletransfer import fine_tune as ft
+from keras_styletransfer.training import fine_tune as ft
 from keras_styletransfer.cli import main
 from keras_styletransfer.config import TranslationConfig
 from keras_styletransfer.errors import InputError
@@ -24,7 +24,7 @@ def cache(tmp_path_factory):
 
 
 def tiny_pix2pix(size=32, filters=4, style="pencil", lr=2e-4):
-    from keras_styletransfer.translation_training import build_model
+    from keras_styletransfer.training.translation import build_model
 
     config = TranslationConfig(
         family="pix2pix",
@@ -156,7 +156,7 @@ def test_frozen_layers_stay_bit_identical_and_the_rest_trains(policy, trained, c
 
 @pytest.mark.slow
 def test_a_cyclegan_policy_applies_to_both_generators(cache):
-    from keras_styletransfer.translation_training import build_model
+    from keras_styletransfer.training.translation import build_model
 
     model = build_model(
         TranslationConfig(family="cyclegan", image_size=32, filters=4, batch_size=2, epochs=1)
@@ -267,7 +267,7 @@ def test_fine_tuning_beats_training_from_scratch_on_a_few_images(cache):
     """Pre-train on pencil, then learn watercolour from 8 images: 100 steps from the pencil
     model reach a clearly better held-out SSIM than the same 100 steps from random weights."""
     from keras_styletransfer.data.offline_photos import load_offline_style_set
-    from keras_styletransfer.translation_training import build_dataset
+    from keras_styletransfer.training.translation import build_dataset
 
     started = time.time()
     model, config = tiny_pix2pix(size=32, filters=16, lr=1e-3)

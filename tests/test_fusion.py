@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_styletransfer import fusion
+from keras_styletransfer.models import composite as fusion
 from keras_styletransfer.cli import main
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.models import discriminators, generators
@@ -246,7 +246,7 @@ def test_fuse_command_reports_bad_input(saved_generators, tmp_path, capsys):
 
 
 def test_fuse_command_blends_a_multistyle_model(tmp_path):
-    from keras_styletransfer.models.translation import MultiStyleGAN
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
 
     model = MultiStyleGAN(
         generators.StyleGenerator(num_styles=3, filters=4, num_residual_blocks=1),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_styletransfer.callbacks import ResumableBackup
+from keras_styletransfer.training.callbacks import ResumableBackup
 from keras_styletransfer.data import from_arrays
 from keras_styletransfer.models.discriminators import MNISTDiscriminator
 from keras_styletransfer.models.gan import GAN

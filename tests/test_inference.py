@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.inference import check_strength, style_weights, stylize
+from keras_styletransfer.serving.inference import check_strength, style_weights, stylize
 
 
 def local_generator(kernel_size, multiple=4):

@@ -17,7 +17,8 @@ from keras_styletransfer.models.discriminators import (
     PatchGANDiscriminator,
 )
 from keras_styletransfer.models.generators import StyleGenerator, UNetGenerator
-from keras_styletransfer.models.translation import MultiStyleGAN, Pix2Pix
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
 
 def feature_model(dimension=6, seed=0):

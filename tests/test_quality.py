@@ -3,7 +3,7 @@
 import pytest
 
 from keras_styletransfer.config import TrainConfig
-from keras_styletransfer.training import train
+from keras_styletransfer.training.noise import train
 
 
 @pytest.mark.slow
@@ -28,7 +28,7 @@ def test_pix2pix_watercolour_beats_the_unchanged_photo_on_held_out_photos(tmp_pa
     # The README's 1,000-step pix2pix row, about a minute: the model must already beat the
     # baseline of returning the photo, on photos it never saw.
     from keras_styletransfer.config import TranslationConfig
-    from keras_styletransfer.translation_training import train_translation
+    from keras_styletransfer.training.translation import train_translation
 
     monkeypatch.setenv("KERAS_STYLETRANSFER_CACHE", str(tmp_path / "cache"))
     config = TranslationConfig(family="pix2pix", styles=("watercolour",), epochs=10)

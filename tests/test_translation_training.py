@@ -54,7 +54,7 @@ def tiny(family, styles=("pencil",), **kwargs):
     [("pix2pix", ("pencil",)), ("cyclegan", ("cartoon",)), ("multistyle", ("pencil", "cartoon"))],
 )
 def test_each_family_trains_evaluates_and_writes_its_outputs(family, styles, tmp_path, cache):
-    from keras_styletransfer.translation_training import train_translation
+    from keras_styletransfer.training.translation import train_translation
 
     result = train_translation(tiny(family, styles), str(tmp_path / "run"), verbose=0)
     for name in OUTPUTS:

@@ -91,8 +91,10 @@ def model_family(model):
     Raises:
         InputError: `model` is not one of the package's adversarial wrappers.
     """
+    from keras_styletransfer.models.cyclegan import CycleGAN
     from keras_styletransfer.models.gan import GAN
-    from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN, Pix2Pix
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
+    from keras_styletransfer.models.pix2pix import Pix2Pix
 
     for cls in (GAN, Pix2Pix, CycleGAN, MultiStyleGAN):
         if isinstance(model, cls):

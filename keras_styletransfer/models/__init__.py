@@ -1,26 +1,62 @@
-"""Generators, discriminators, the GAN wrapper and the named presets.
+"""Networks (generators, discriminators), the adversarial wrappers, presets and the loader.
 
-Names load on first use, so importing `keras_styletransfer.models.presets` (which the CLI does to
-check a preset name) does not import TensorFlow. Importing the GAN registers every model class
-with Keras, so `keras.saving.load_model` can read `.keras` files that hold them.
+Importing this package registers every saveable class with Keras (`registry`), so
+`keras.saving.load_model` reads a `.keras` file of any family.
 """
 
-import importlib
+from keras_styletransfer.models import registry  # noqa: F401
+from keras_styletransfer.models.adversarial import AdversarialModel
+from keras_styletransfer.models.composite import (
+    MixtureGenerator,
+    StyleBlendGenerator,
+    interpolate,
+    style_blend,
+)
+from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.discriminators import (
+    DCGANDiscriminator,
+    GlobalPoolDiscriminator,
+    MLPDiscriminator,
+    MNISTDiscriminator,
+    PatchGANDiscriminator,
+)
+from keras_styletransfer.models.gan import GAN
+from keras_styletransfer.models.generators import (
+    DCGANGenerator,
+    EncoderDecoderGenerator,
+    MLPGenerator,
+    MNISTGenerator,
+    ResnetGenerator,
+    StyleGenerator,
+    UNetGenerator,
+)
+from keras_styletransfer.models.loading import TrainedParts, load_trained, parts_of
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
 
-_EXPORTS = {
-    "GAN": "keras_styletransfer.models.gan",
-    "DCGANDiscriminator": "keras_styletransfer.models.discriminators",
-    "MLPDiscriminator": "keras_styletransfer.models.discriminators",
-    "MNISTDiscriminator": "keras_styletransfer.models.discriminators",
-    "DCGANGenerator": "keras_styletransfer.models.generators",
-    "MLPGenerator": "keras_styletransfer.models.generators",
-    "MNISTGenerator": "keras_styletransfer.models.generators",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'keras_styletransfer.models' has no attribute {name!r}")
+__all__ = [
+    "GAN",
+    "AdversarialModel",
+    "CycleGAN",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "EncoderDecoderGenerator",
+    "GlobalPoolDiscriminator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "MNISTDiscriminator",
+    "MNISTGenerator",
+    "MixtureGenerator",
+    "MultiStyleGAN",
+    "PatchGANDiscriminator",
+    "Pix2Pix",
+    "ResnetGenerator",
+    "StyleBlendGenerator",
+    "StyleGenerator",
+    "TrainedParts",
+    "UNetGenerator",
+    "interpolate",
+    "load_trained",
+    "parts_of",
+    "style_blend",
+]

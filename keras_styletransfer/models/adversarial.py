@@ -12,6 +12,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_styletransfer.losses import per_example_mean
+from keras_styletransfer.replicas import as_step_logs
+
 
 def default_optimizer():
     """Adam(2e-4, beta_1=0.5), the DCGAN / pix2pix / CycleGAN setting."""
@@ -29,82 +32,6 @@ def build_optimizer(optimizer, variables):
         optimizer.build(variables)
 
 
-def replica_position():
-    """`(replica_id, num_replicas)` of the replica running this code; `(0, 1)` without a strategy.
-
-    Under `MirroredStrategy` / `MultiWorkerMirroredStrategy` every replica runs `train_step` on
-    its slice of the global batch: replica `r` of `n` holds examples `r * local : (r + 1) * local`.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context: no single replica is running
-        return 0, 1
-    return context.replica_id_in_sync_group, context.num_replicas_in_sync
-
-
-def draw_for_this_replica(draw, local_batch_size):
-    """This replica's slice of a random draw made for the whole global batch.
-
-    Every replica holds the same seed state, so a plain draw of the local batch size would give
-    every replica the *same* values (and a different stream from one device). Drawing the global
-    batch's values from the shared seed and keeping this replica's rows gives exactly what one
-    device draws for the same global batch, whatever the number of replicas. It assumes equal
-    local batches (an uneven last batch still gets valid, but not single-device, values).
-
-    Args:
-        draw: callable `draw(batch_size) -> tensor (batch_size, ...)`, e.g. a `keras.random` call
-            with the model's `SeedGenerator`.
-        local_batch_size: int or scalar tensor. This replica's batch size.
-
-    Returns:
-        A tensor `(local_batch_size, ...)`.
-    """
-    replica_id, replicas = replica_position()
-    if replicas == 1:
-        return draw(local_batch_size)
-    values = draw(local_batch_size * replicas)
-    start = replica_id * local_batch_size
-    return values[start : start + local_batch_size]
-
-
-def gather_over_replicas(values):
-    """The global batch of `values` (concatenated over replicas in replica order) on every replica.
-
-    Outside a multi-replica step it returns `values` unchanged. Used where one replica's slice is
-    not enough: pairs of examples that span replicas, and the image pools' shared history.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return values
-    return context.all_gather(values, axis=0)
-
-
-def in_multi_worker_mode():
-    """Whether the running strategy spans several worker processes."""
-    strategy = tf.distribute.get_strategy()
-    extended = getattr(strategy, "extended", None)
-    in_mode = getattr(extended, "_in_multi_worker_mode", None)
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
-        in_mode and in_mode()
-    )
-
-
-def as_step_logs(logs):
-    """A step's logs in the shape `fit` / `evaluate` can reduce under every strategy.
-
-    Keras 3 reduces each log value of a multi-worker step with
-    `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars ("Invalid reduction dimension
-    0 for input with 0 dimensions", tensorflow/tensorflow#72388). There the scalars are returned
-    as shape (1,) tensors; the reduction gives back the same scalar (the trackers already hold
-    the global value on every worker). Elsewhere the logs are returned unchanged.
-    """
-    if not in_multi_worker_mode():
-        return logs
-    return {
-        name: tf.reshape(value, [-1]) if value.shape.rank == 0 else value
-        for name, value in logs.items()
-    }
-
-
 def check_weight(value, name):
     """A loss weight as a float >= 0, or a clear error."""
     try:
@@ -116,6 +43,16 @@ def check_weight(value, name):
     return value
 
 
+def _first_batch(data):
+    if isinstance(data, tf.data.Dataset):
+        for batch in data.take(1):
+            return batch
+        raise ValueError("the dataset is empty; pass a dataset with at least one batch.")
+    if hasattr(data, "__next__"):
+        return next(data)
+    return data
+
+
 def check_model(model, name):
     if not isinstance(model, keras.Model):
         raise TypeError(f"`{name}` must be a keras.Model; received {type(model).__name__}.")
@@ -123,17 +60,132 @@ def check_model(model, name):
 
 
 class AdversarialModel(keras.Model):
-    """Base of the adversarial wrappers; subclasses list their networks and trackers.
+    """Base of the adversarial wrappers: the one contract every family keeps.
+
+    What callers (training runs, serving, fusion, fine-tuning, explain) may rely on, and nothing
+    else:
+
+    - `family`: "gan", "pix2pix", "cyclegan" or "multistyle".
+    - `networks`: dict role -> network (`{"generator": G, "discriminator": D}`; a CycleGAN has
+      `generator_ab`, `generator_ba`, `discriminator_a`, `discriminator_b`).
+      `generator_networks()` / `discriminator_networks()` list them by kind.
+    - `directions`: the translations the model makes, `(None,)` or `("AB", "BA")`.
+      `primary_generator(direction=None)` and `primary_discriminator(direction=None)` are the
+      generator of that direction and the discriminator that judges its outputs (a CycleGAN's
+      "AB" is G and D_B).
+    - `style_names`: the target styles the generator renders by name (empty for one-mapping
+      models); `generator_style_names`: the generator's style slots (None unless it takes a
+      style input).
+    - `batch_keys`: the names of one batch's tensors, in order, which are also the arguments of
+      `compute_losses(**batch, training=False)`, returning a dict of per-example terms with at
+      least `g_loss` and `d_loss`. `unpack_batch(data)` turns a batch as `fit` receives it into
+      that dict; `probe_batch(data, size, seed)` keeps the first `size` examples as NumPy arrays
+      (a noise GAN draws fixed noise).
+    - `generator_input_key` / `real_image_key`: the batch entries that are the primary
+      generator's input image (None for a noise GAN) and the real images the primary
+      discriminator judges.
+    - `generator_inputs(batch)` / `discriminator_inputs(batch)`: what the primary networks are
+      called with on the batch's real data; `generate(batch, training=False)`: the primary
+      generator's outputs on the batch.
+    - `discriminator_logits(images, batch=None, direction=None, training=False)`: the primary
+      discriminator's float32 adversarial logits on `images` (a conditional discriminator takes
+      its condition from `batch`); `fake_logits(batch, training)`: D's logits on G's outputs, one
+      tensor per direction; `real_verdict(batch, training)`: `(real images, D's mean logit per
+      image)`.
 
     Subclasses set `self.seed_generator`, call `self._make_trackers(names)` in `__init__`, and
-    implement `generator_networks()` / `discriminator_networks()`.
+    implement `networks` and the batch-dependent methods.
     """
 
-    def generator_networks(self):
+    family = None
+    directions = (None,)
+    batch_keys = ()
+    generator_input_key = None
+    real_image_key = None
+
+    @property
+    def networks(self):
         raise NotImplementedError
 
+    def generator_networks(self):
+        return [net for role, net in self.networks.items() if role.startswith("generator")]
+
     def discriminator_networks(self):
+        return [net for role, net in self.networks.items() if role.startswith("discriminator")]
+
+    @property
+    def style_names(self):
+        return ()
+
+    @property
+    def generator_style_names(self):
+        return None
+
+    def _check_direction(self, direction):
+        if direction not in self.directions and not (direction == "AB" and self.directions == (None,)):
+            choices = [d for d in self.directions if d is not None] or [None]
+            raise ValueError(
+                f"a {type(self).__name__} has the directions {choices}; received {direction!r}."
+            )
+        return direction if direction is not None else self.directions[0]
+
+    def primary_generator(self, direction=None):
+        self._check_direction(direction)
+        return self.networks["generator"]
+
+    def primary_discriminator(self, direction=None):
+        self._check_direction(direction)
+        return self.networks["discriminator"]
+
+    # --- batches ------------------------------------------------------------------------------
+
+    def unpack_batch(self, data):
+        """A batch as `fit` receives it -> `{key: tensor}` with the keys `batch_keys`."""
         raise NotImplementedError
+
+    def probe_batch(self, data, size=8, seed=0):
+        """A fixed batch of at most `size` examples as NumPy arrays, from a batch, a
+        `tf.data.Dataset` or an iterator (its first batch).
+
+        Raises:
+            ValueError: no data, or a batch that does not fit the model.
+        """
+        import numpy as np
+
+        if data is None:
+            raise ValueError(
+                "a probe needs data: one batch like those `fit` receives, or a dataset."
+            )
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"the probe size must be an integer >= 1; received {size!r}.")
+        batch = _first_batch(data)
+        try:
+            tensors = self.unpack_batch(batch)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"the batch does not fit a {type(self).__name__}: {error}") from None
+        count = min(size, *(int(v.shape[0]) for v in tensors.values()))
+        return {key: np.asarray(value)[:count] for key, value in tensors.items()}
+
+    def generator_inputs(self, batch):
+        return batch[self.generator_input_key]
+
+    def discriminator_inputs(self, batch):
+        return batch[self.real_image_key]
+
+    def generate(self, batch, training=False):
+        return self.primary_generator()(self.generator_inputs(batch), training=training)
+
+    def discriminator_logits(self, images, batch=None, direction=None, training=False):
+        discriminator = self.primary_discriminator(direction)
+        return tf.cast(discriminator(images, training=training), tf.float32)
+
+    def fake_logits(self, batch, training=False):
+        return [self.discriminator_logits(self.generate(batch, training), batch, None, training)]
+
+    def real_verdict(self, batch, training=False):
+        images = batch[self.real_image_key]
+        logits = self.discriminator_logits(images, batch, None, training)
+        return images, per_example_mean(logits)
 
     def _make_trackers(self, names):
         if getattr(self, "locality_weight", 0.0):  # set by `_set_explanation_options`
@@ -367,3 +419,29 @@ class AdversarialModel(keras.Model):
         terms["locality_loss"] = terms.get("locality_loss", 0.0) + penalty
         terms["g_loss"] = terms["g_loss"] + self.locality_weight * penalty
         return terms
+
+
+# --- serialisation of sub-models -----------------------------------------------------------
+
+def serialize_network(model):
+    return keras.saving.serialize_keras_object(model)
+
+
+def deserialize_networks(config, *keys):
+    config = dict(config)
+    for key in keys:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    return config
+
+
+def unpack_pair(data, what):
+    """(source, target) from a batch given as a tuple, or a clear error."""
+    if isinstance(data, dict):
+        raise ValueError(f"{what} takes (source, target) tuples; received a dict {list(data)}.")
+    x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if y is None:
+        raise ValueError(
+            f"{what} trains on (source, target) pairs of image batches; the data gave only one "
+            "tensor per batch. Zip the two image datasets."
+        )
+    return tf.convert_to_tensor(x), tf.convert_to_tensor(y)

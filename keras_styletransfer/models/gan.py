@@ -15,12 +15,8 @@ from keras_styletransfer.augment import check_policies, diff_augment
 
 # Registers every generator and discriminator class, so loading a saved GAN finds them.
 from keras_styletransfer.models import discriminators, generators  # noqa: F401
-from keras_styletransfer.models.adversarial import (
-    AdversarialModel,
-    check_model,
-    draw_for_this_replica,
-    gather_over_replicas,
-)
+from keras_styletransfer.models.adversarial import AdversarialModel, check_model
+from keras_styletransfer.replicas import draw_for_this_replica, gather_over_replicas
 
 _PACKAGE = "keras_styletransfer"
 
@@ -155,11 +151,32 @@ class GAN(AdversarialModel):
         self._make_trackers(names)
         self.built = True
 
-    def generator_networks(self):
-        return [self.generator]
+    family = "gan"
+    batch_keys = ("real_images", "noise")
+    real_image_key = "real_images"
 
-    def discriminator_networks(self):
-        return [self.discriminator]
+    @property
+    def networks(self):
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def unpack_batch(self, data):
+        """`{"real_images", "noise"}`: the batch's images (labels ignored) and fresh noise."""
+        real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real_images = tf.convert_to_tensor(real_images)
+        return {"real_images": real_images, "noise": self.sample_noise(tf.shape(real_images)[0])}
+
+    def probe_batch(self, data, size=8, seed=0):
+        """The first `size` real images and fixed noise from a NumPy stream seeded with `seed`."""
+        import numpy as np
+
+        probe = super().probe_batch(data, size, seed)
+        noise = np.random.default_rng(seed).standard_normal(
+            (len(probe["real_images"]), self.latent_dim)
+        )
+        return {"real_images": probe["real_images"].astype(np.float32), "noise": noise.astype(np.float32)}
+
+    def generator_inputs(self, batch):
+        return batch["noise"]
 
     # --- compile / config ----------------------------------------------------------------
 
@@ -221,8 +238,8 @@ class GAN(AdversarialModel):
         terms = {
             "d_real_loss": self.adversarial_loss.real_half(real_logits),
             "d_fake_loss": self.adversarial_loss.fake_half(fake_logits),
-            "real_logits": gan_losses._per_example_mean(real_logits),
-            "fake_logits": gan_losses._per_example_mean(fake_logits),
+            "real_logits": gan_losses.per_example_mean(real_logits),
+            "fake_logits": gan_losses.per_example_mean(fake_logits),
         }
         total = terms["d_real_loss"] + terms["d_fake_loss"]
         batch_size = tf.shape(real_images)[0]

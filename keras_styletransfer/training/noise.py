@@ -22,14 +22,14 @@ import numpy as np
 
 from keras_styletransfer import data as data_sources
 from keras_styletransfer import distribute
-from keras_styletransfer.callbacks import (
+from keras_styletransfer.config import TrainConfig, load_arrays, validate_config
+from keras_styletransfer.errors import InputError
+from keras_styletransfer.models.gan import GAN
+from keras_styletransfer.training.callbacks import (
     LatestModel,
     SampleGrid,
     StopOnNonFiniteLoss,
 )
-from keras_styletransfer.config import TrainConfig, load_arrays, validate_config
-from keras_styletransfer.errors import InputError
-from keras_styletransfer.models.gan import GAN
 
 
 @dataclasses.dataclass

@@ -33,24 +33,9 @@ def add_command(commands):
 
 
 def _load(path):
-    from keras_styletransfer.errors import InputError
+    from keras_styletransfer.models.loading import require_wrapper
 
-    if not os.path.isfile(path):
-        raise InputError(f"model file {path!r} not found; pass a .keras file from training.")
-    import keras
-
-    from keras_styletransfer.models import gan, translation  # noqa: F401  (registers classes)
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:
-        raise InputError(f"cannot load {path!r} as a Keras model: {error}") from None
-    if not hasattr(model, "generator_networks"):
-        raise InputError(
-            f"{path!r} holds a {type(model).__name__}; explain needs a trained wrapper "
-            "(Pix2Pix, CycleGAN, MultiStyleGAN)."
-        )
-    return model
+    return require_wrapper(path, "explain", families=("pix2pix", "cyclegan", "multistyle"))
 
 
 def run(args):
@@ -61,7 +46,7 @@ def run(args):
     from keras_styletransfer.explain.attribution import METHODS
     from keras_styletransfer.explain.report import explanation_report
     from keras_styletransfer.explain.targets import TARGETS
-    from keras_styletransfer.inference import collect_inputs
+    from keras_styletransfer.serving.inference import collect_inputs
 
     if args.method not in METHODS:
         raise InputError(f"Unknown method {args.method!r}. Valid methods: {', '.join(METHODS)}.")

@@ -91,8 +91,8 @@ def run(args):
     _check_arguments(args)
     import numpy as np
 
-    from keras_styletransfer import fusion
     from keras_styletransfer.errors import InputError
+    from keras_styletransfer.models import composite as fusion
 
     parts = [fusion.load_parts(path, args.direction) for path in args.models]
     if args.mode == "blend":

@@ -284,7 +284,9 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
         The wrapper (`Pix2Pix` or `CycleGAN`).
     """
     from keras_styletransfer.models import discriminators
-    from keras_styletransfer.models.translation import CycleGAN, MultiStyleGAN, Pix2Pix
+    from keras_styletransfer.models.cyclegan import CycleGAN
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
+    from keras_styletransfer.models.pix2pix import Pix2Pix
 
     model = _load(model, "model")
     if isinstance(model, (Pix2Pix, CycleGAN)):
@@ -311,17 +313,9 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
 
 
 def _load(model, what):
+    from keras_styletransfer.models.loading import load_trained
 
-    from keras_styletransfer.models import translation  # noqa: F401  registers the classes
-
-    if isinstance(model, keras.Model):
-        return model
-    if not isinstance(model, str | os.PathLike) or not os.path.isfile(model):
-        raise InputError(f"{what} file {model!r} not found; pass a .keras file from train-style.")
-    try:
-        return keras.saving.load_model(model)
-    except Exception as error:
-        raise InputError(f"cannot load {model!r} as a Keras model: {error}") from None
+    return load_trained(model)
 
 
 def generators_of(model):
@@ -330,7 +324,7 @@ def generators_of(model):
 
 
 def family_of(model):
-    from keras_styletransfer.models.translation import CycleGAN
+    from keras_styletransfer.models.cyclegan import CycleGAN
 
     return "cyclegan" if isinstance(model, CycleGAN) else "pix2pix"
 
@@ -433,7 +427,7 @@ def _compile(model, learning_rate):
 
 def _train(model, policy, dataset, epochs, steps_per_epoch, unfreeze_every, learning_rate, verbose):
     """Compile (optimizers built on every generator variable), apply the policy, fit."""
-    from keras_styletransfer.callbacks import StopOnNonFiniteLoss
+    from keras_styletransfer.training.callbacks import StopOnNonFiniteLoss
 
     generators = generators_of(model)
     for generator in generators:
@@ -525,7 +519,7 @@ def fine_tune(
     from keras_styletransfer.config import TranslationConfig, validate_translation_config
     from keras_styletransfer.data.offline_photos import load_offline_style_set
     from keras_styletransfer.data.styles import style_name
-    from keras_styletransfer.translation_training import (
+    from keras_styletransfer.training.translation import (
         build_dataset,
         evaluate_on_held_out,
         generator_of,

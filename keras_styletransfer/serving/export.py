@@ -20,7 +20,7 @@ these signatures (`SIGNATURES` describes each):
 
 Any height and width is accepted: sizes the architecture cannot take (not multiples of its
 `size_multiple`) are padded inside the graph by reflection (edge replication for images too small
-to reflect), exactly as `keras_styletransfer.inference` does, and the output is cropped back.
+to reflect), exactly as `keras_styletransfer.serving.inference` does, and the output is cropped back.
 Every signature validates its inputs with `tf.debugging.Assert`: a wrong rank, channel count,
 value range, style index, strength, oversized or undecodable image fails the one request with an
 InvalidArgumentError whose message names the signature, the input and what was expected.
@@ -30,7 +30,7 @@ of the signature), so defaults are separate signatures: `serve_bytes_<style>` is
 full strength", and all other multi-style signatures take `style` and `strength` explicitly.
 
 Example:
-    >>> from keras_styletransfer.export import export_generator, verify_export
+    >>> from keras_styletransfer.serving.export import export_generator, verify_export
     >>> result = export_generator("run/final.keras", "exported", name="watercolour")
     >>> result.path
     'exported/watercolour/1'
@@ -90,43 +90,19 @@ def resolve_generator(model_or_path, direction="AB"):
     """The generator to export from a model, a `.keras` file, or a generator.
 
     Args:
-        model_or_path: keras.Model or str. A trained wrapper (GAN, Pix2Pix, CycleGAN,
-            MultiStyleGAN), a bare generator, or the path of a `.keras` file holding one.
+        model_or_path: keras.Model or str. Anything `load_trained` takes.
         direction: str. "AB" or "BA": which CycleGAN generator. Defaults to "AB".
 
     Returns:
         `(generator, style_names, default_name)`: style_names is None unless the generator is
         a multi-style one; default_name is a model name for TF Serving.
     """
-    import keras
-
-    from keras_styletransfer.models import translation  # registers the classes for loading
-    from keras_styletransfer.models.gan import GAN
+    from keras_styletransfer.models.loading import parts_of
 
     if direction not in ("AB", "BA"):
         raise InputError(f"direction must be 'AB' or 'BA'; received {direction!r}.")
-    model = model_or_path
-    if isinstance(model_or_path, str | os.PathLike):
-        path = os.fspath(model_or_path)
-        if not os.path.isfile(path):
-            raise InputError(f"model file {path!r} not found; pass a .keras file from training.")
-        try:
-            model = keras.saving.load_model(path)
-        except Exception as error:
-            raise InputError(f"cannot load {path!r} as a Keras model: {error}") from None
-    if not isinstance(model, keras.Model):
-        raise InputError(
-            f"expected a keras.Model or a .keras file; received {type(model_or_path).__name__}."
-        )
-    if isinstance(model, translation.MultiStyleGAN):
-        return model.generator, list(model.domain_names), model.name
-    if isinstance(model, translation.CycleGAN):
-        generator = model.generator_ab if direction == "AB" else model.generator_ba
-        return generator, None, f"{model.name}_{direction.lower()}"
-    if isinstance(model, translation.Pix2Pix | GAN):
-        return model.generator, None, model.name
-    names = getattr(model, "style_names", None)
-    return model, (list(names) if names else None), model.name
+    parts = parts_of(model_or_path, direction)
+    return parts.generator, parts.style_names, parts.name
 
 
 def generator_kind(generator):
@@ -276,8 +252,8 @@ def minimum_side(generator):
     generator's reflection padding of 1 in its bottleneck needs that bottleneck to be 2 pixels,
     so a stride-4 ResNet takes 8x8 at least. Found by trying square zero images of 1, 2, ...
     8 times the multiple; images smaller than this are padded up to it."""
-    from keras_styletransfer.inference import size_multiple
     from keras_styletransfer.models.base import named_input
+    from keras_styletransfer.serving.inference import size_multiple
 
     multiple = size_multiple(generator)
     channels = int(named_input(generator, "image", 0).shape[-1])
@@ -327,8 +303,8 @@ class _ServingGraph:
     """The traced pieces every signature of one generator shares."""
 
     def __init__(self, generator, kind, style_names, max_pixels):
-        from keras_styletransfer.inference import size_multiple
         from keras_styletransfer.models.base import named_input
+        from keras_styletransfer.serving.inference import size_multiple
 
         self.generator = generator
         self.kind = kind
@@ -835,8 +811,8 @@ def verification_sample(generator, count=2, seed=0):
     rng = np.random.default_rng(seed)
     if kind == "noise":
         return rng.standard_normal((count, int(generator.inputs[0].shape[-1]))).astype("float32")
-    from keras_styletransfer.inference import size_multiple
     from keras_styletransfer.models.base import named_input
+    from keras_styletransfer.serving.inference import size_multiple
 
     multiple = size_multiple(generator)
     channels = int(named_input(generator, "image", 0).shape[-1])
@@ -848,7 +824,7 @@ def _reference_outputs(generator, images, style_weights=None, strength=1.0):
     """The Keras generator on float images, one at a time, padded in NumPy the way
     `inference.Stylizer` pads (reflection, edge replication for tiny images) and cropped back:
     an implementation independent of the in-graph padding it checks."""
-    from keras_styletransfer.inference import size_multiple
+    from keras_styletransfer.serving.inference import size_multiple
 
     multiple, minimum = size_multiple(generator), minimum_side(generator)
     outputs = []

@@ -6,7 +6,7 @@ like any other generator (`model.export(path)`):
 
 - `interpolate(generator_a, generator_b, alpha)`: network interpolation (Wang et al., 2019): a new
   generator of the same architecture whose every weight is (1 - alpha) * A + alpha * B. Useful
-  between models fine-tuned from one another (`keras_styletransfer.fine_tune`), whose weights
+  between models fine-tuned from one another (`keras_styletransfer.training.fine_tune`), whose weights
   stay close; two models trained from different random starts do not interpolate meaningfully.
 - `MixtureGenerator(generators, weights)`: the weighted average of the generators' outputs; or,
   with a discriminator and `mode="choose"`, per image the output that the discriminator judges
@@ -18,7 +18,6 @@ like any other generator (`model.export(path)`):
 from __future__ import annotations
 
 import math
-import os
 
 import keras
 import numpy as np
@@ -447,7 +446,7 @@ class StyleBlendGenerator(keras.Model):
         name="style_blend_generator",
         **kwargs,
     ):
-        from keras_styletransfer.inference import check_strength
+        from keras_styletransfer.serving.inference import check_strength
 
         if not isinstance(generator, keras.Model) or len(generator.inputs or []) != 3:
             raise InputError(
@@ -489,32 +488,8 @@ class StyleBlendGenerator(keras.Model):
 
 
 def load_parts(model, direction="AB"):
-    """The generator, discriminator and style names inside a model or `.keras` file.
+    """`(generator, discriminator or None, style slots or None)` of a model or `.keras` file."""
+    from keras_styletransfer.models.loading import parts_of
 
-    Args:
-        model: str or keras.Model. A wrapper (`Pix2Pix`, `CycleGAN`, `MultiStyleGAN`, `GAN`) or a
-            bare generator.
-        direction: str. CycleGAN: "AB" (G and D_B) or "BA" (F and D_A). Defaults to "AB".
-
-    Returns:
-        `(generator, discriminator or None, style names or None)`.
-    """
-    from keras_styletransfer.models import translation
-    from keras_styletransfer.models.gan import GAN
-
-    if not isinstance(model, keras.Model):
-        if not isinstance(model, str | os.PathLike) or not os.path.isfile(model):
-            raise InputError(f"model file {model!r} not found; pass a .keras file.")
-        try:
-            model = keras.saving.load_model(model)
-        except Exception as error:
-            raise InputError(f"cannot load {model!r} as a Keras model: {error}") from None
-    if isinstance(model, translation.MultiStyleGAN):
-        return model.generator, model.discriminator, model.domain_names
-    if isinstance(model, translation.CycleGAN):
-        if direction == "BA":
-            return model.generator_ba, model.discriminator_a, None
-        return model.generator_ab, model.discriminator_b, None
-    if isinstance(model, translation.Pix2Pix | GAN):
-        return model.generator, model.discriminator, None
-    return model, None, getattr(model, "style_names", None)
+    parts = parts_of(model, direction)
+    return parts.generator, parts.discriminator, parts.style_names

@@ -72,7 +72,7 @@ def _print_entry(label, style, parts):
 
 def run(args):
     """Fine-tune, write the run directory, print the held-out scores."""
-    from keras_styletransfer.fine_tune import fine_tune, parse_train_policy
+    from keras_styletransfer.training.fine_tune import fine_tune, parse_train_policy
 
     parse_train_policy(args.train)  # a bad policy fails before TensorFlow loads a model
     result = fine_tune(

@@ -87,7 +87,7 @@ def describe_signatures(signatures):
 def run(args):
     """Export, print the signatures, and verify them; returns the exit status."""
     from keras_styletransfer.errors import InputError
-    from keras_styletransfer.export import (
+    from keras_styletransfer.serving.export import (
         DEFAULT_MAX_PIXELS,
         export_generator,
         resolve_generator,

@@ -155,10 +155,10 @@ def build_parser():
 # sub-parser whose `set_defaults(handler=...)` names a function `handler(args) -> int`.
 # These modules import TensorFlow only inside their handlers, so `--help` stays fast.
 COMMAND_MODULES = (
-    "keras_styletransfer.commands.explain",
-    "keras_styletransfer.commands.export",
-    "keras_styletransfer.commands.fuse",
-    "keras_styletransfer.commands.fine_tune",
+    "keras_styletransfer.cli.explain",
+    "keras_styletransfer.cli.export",
+    "keras_styletransfer.cli.fuse",
+    "keras_styletransfer.cli.fine_tune",
 )
 
 
@@ -216,7 +216,7 @@ def _train(args, preset_name=None, measure_quality=None, overwrite=None):
     )
     print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
 
-    from keras_styletransfer.training import train
+    from keras_styletransfer.training.noise import train
 
     started = time.time()
     result = train(config, run_dir)
@@ -282,38 +282,23 @@ def parse_name_weights(text, option="--blend"):
 
 
 def load_generator(path, direction="AB"):
-    """The generator inside a `.keras` file and its style names (None for one-style models)."""
-    if not os.path.isfile(path):
-        raise InputError(f"model file {path!r} not found; pass a .keras file from training.")
-    import keras
+    """The generator inside a `.keras` file and its style slots (None for one-style models)."""
+    from keras_styletransfer.models.loading import parts_of
 
-    from keras_styletransfer.models import translation  # registers the classes
-
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as error:
-        raise InputError(f"cannot load {path!r} as a Keras model: {error}") from None
-    if isinstance(model, translation.MultiStyleGAN):
-        return model.generator, model.domain_names
-    if isinstance(model, translation.CycleGAN):
-        return (model.generator_ab if direction == "AB" else model.generator_ba), None
-    if isinstance(model, translation.Pix2Pix):
-        return model.generator, None
-    from keras_styletransfer.models.gan import GAN
-
-    if isinstance(model, GAN):
+    parts = parts_of(path, direction)
+    if parts.family == "gan":
         raise InputError(f"{path!r} holds a noise GAN; use `sample`, not `stylize`.")
-    return model, getattr(model, "style_names", None)
+    return parts.generator, parts.style_names
 
 
 def _stylize(args):
     if args.style and args.blend:
         raise InputError("pass --style or --blend, not both.")
-    from keras_styletransfer.inference import check_strength
+    from keras_styletransfer.serving.inference import check_strength
 
     strength = check_strength(args.strength)
     style = parse_name_weights(args.blend) if args.blend else args.style
-    from keras_styletransfer.inference import (
+    from keras_styletransfer.serving.inference import (
         Stylizer,
         collect_inputs,
         contact_sheet,
@@ -397,7 +382,7 @@ def _train_style(args, config=None, overwrite=None):
     )
     check_run_dir(config, run_dir, args.overwrite if overwrite is None else overwrite)
     print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
-    from keras_styletransfer.translation_training import train_translation
+    from keras_styletransfer.training.translation import train_translation
 
     result = train_translation(config, run_dir)
     if result.initial_epoch:
@@ -454,7 +439,7 @@ def _evaluate(args):
     import keras
 
     from keras_styletransfer.data.offline_photos import load_offline_style_set
-    from keras_styletransfer.translation_training import evaluate_on_held_out, judge_on_held_out
+    from keras_styletransfer.training.translation import evaluate_on_held_out, judge_on_held_out
 
     model = keras.saving.load_model(args.model)
     data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
@@ -547,7 +532,7 @@ def main(argv=None):
         print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)
         return 130
     except Exception as error:
-        from keras_styletransfer.callbacks import NonFiniteLossError
+        from keras_styletransfer.training.callbacks import NonFiniteLossError
 
         if isinstance(error, NonFiniteLossError) and not args.debug:
             print(f"{PROG}: error: {error}", file=sys.stderr)

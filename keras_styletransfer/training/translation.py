@@ -33,20 +33,16 @@ import numpy as np
 import tensorflow as tf
 
 from keras_styletransfer import distribute
-from keras_styletransfer.callbacks import LatestModel, StopOnNonFiniteLoss
 from keras_styletransfer.config import validate_translation_config
 from keras_styletransfer.data.offline_photos import load_offline_style_set
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.images import save_png, tile_images, to_uint8
+from keras_styletransfer.images import image_psnr, image_ssim, save_png, tile_images, to_uint8
 from keras_styletransfer.models import discriminators, generators
-from keras_styletransfer.models.translation import (
-    CycleGAN,
-    LinearDecayAfter,
-    MultiStyleGAN,
-    Pix2Pix,
-    image_psnr,
-    image_ssim,
-)
+from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.multistyle import MultiStyleGAN
+from keras_styletransfer.models.pix2pix import Pix2Pix
+from keras_styletransfer.optimizers import LinearDecayAfter
+from keras_styletransfer.training.callbacks import LatestModel, StopOnNonFiniteLoss
 
 
 @dataclasses.dataclass
@@ -499,7 +495,7 @@ def _train_translation(config, shared_run_dir, verbose, strategy):
     generator_of(model).save(os.path.join(run_dir, "generator.keras"))
     # The generator as a SavedModel in TF Serving's layout, with float, uint8 and encoded-image
     # signatures (and style / strength inputs for the multi-style model).
-    from keras_styletransfer.export import export_generator
+    from keras_styletransfer.serving.export import export_generator
 
     export_generator(
         model,

@@ -1,0 +1,1 @@
+"""Using trained generators: stylizing images (tiled, any size), SavedModel export, verification."""

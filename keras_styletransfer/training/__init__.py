@@ -1,0 +1,1 @@
+"""Training runs: the run skeleton, the recipes (noise GAN, translation, fine-tuning), callbacks."""
