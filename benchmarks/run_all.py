@@ -3,7 +3,7 @@
 Each figure is a ratio measured in this one run: the peak is a large float32 matmul timed here,
 and a training step's FLOPs are counted by TensorFlow's profiler on the compiled step's graph.
 
-    python benchmarks/run_all.py [--steps 20] [--presets doc002_mnist,doc000_mlp]
+    python benchmarks/run_all.py [--steps 20] [--presets mnist_dcgan,mlp_gan]
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def benchmark_preset(name, steps, batch_size):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--presets", default="doc002_mnist,doc000_mlp,doc001_dcgan64")
+    parser.add_argument("--presets", default="mnist_dcgan,mlp_gan,dcgan64")
     args = parser.parse_args()
     peak = matmul_peak_gflops()
     print(f"matmul peak (2048^2 float32, this run): {peak:.1f} GFLOP/s")

@@ -1,8 +1,8 @@
 """Training on several devices or machines: strategies by name, chief-only writing, precision.
 
-`get_strategy(name)` returns a `tf.distribute.Strategy`; `training.train` and
-`translation_training.train_translation` build the models, optimizers and metrics under its scope
-and let `fit` split each *global* batch over the replicas. The adversarial wrappers are written so
+`get_strategy(name)` returns a `tf.distribute.Strategy`; the run skeleton (`training.run`) builds
+the models, optimizers and metrics under its scope and lets `fit` split each *global* batch over
+the replicas. The adversarial wrappers are written so
 that N replicas make the same update as one device on the same global batch: losses are reduced
 over the global batch, noise is drawn for the global batch and sliced per replica, the CycleGAN
 image pools are one shared history, and batch normalisation can be synchronised
@@ -28,14 +28,33 @@ import os
 import shutil
 import tempfile
 
-from keras_styletransfer.config import PRECISION_POLICIES, STRATEGY_NAMES
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.training.callbacks import ResumableBackup
+
+# Distribution strategies and precision policies by name (checked before TensorFlow loads).
+STRATEGY_NAMES = ("auto", "default", "mirrored", "multi_worker")
+PRECISION_POLICIES = ("none", "mixed_float16", "mixed_bfloat16")
 
 _TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
     '"task": {"type": "worker", "index": 0}}'
 )
+
+
+def check_distribution(strategy, policy):
+    """Check a strategy name and a mixed precision policy name (no TensorFlow import).
+
+    Raises:
+        InputError: for an unknown name, listing the choices.
+    """
+    if strategy not in STRATEGY_NAMES:
+        raise InputError(
+            f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGY_NAMES)}."
+        )
+    if policy not in PRECISION_POLICIES:
+        raise InputError(
+            f"unknown mixed precision policy {policy!r}; choose one of "
+            f"{', '.join(PRECISION_POLICIES)}."
+        )
 
 
 def logical_cpu_devices(count):
@@ -274,61 +293,6 @@ def remove_worker_files(path, strategy=None):
     while folder.startswith(root) and os.path.isdir(folder) and not os.listdir(folder):
         os.rmdir(folder)
         folder = os.path.dirname(folder)
-
-
-class ChiefBackup(ResumableBackup):
-    """`ResumableBackup` for several workers: all restore from the shared folder, the chief writes.
-
-    Every worker loads the newest backup from `backup_dir` at the start of `fit` (on several
-    machines the folder must be on a shared file system, or copied to each machine, as for Keras'
-    `BackupAndRestore`), so all resume in step. At each epoch's end every worker saves (saving
-    reads values reduced over workers), but non-chiefs save to a private temporary folder that is
-    deleted at once; only the chief's file lands in `backup_dir`, and only the chief deletes the
-    folder when `fit` succeeds. With one worker it behaves exactly as `ResumableBackup`.
-
-    Args:
-        backup_dir: str. Shared folder of the backups.
-        strategy: tf.distribute.Strategy. Defaults to None (read `TF_CONFIG`).
-        **kwargs: passed to `ResumableBackup` (`keep`, `delete_on_success`).
-    """
-
-    def __init__(self, backup_dir, strategy=None, **kwargs):
-        super().__init__(backup_dir, **kwargs)
-        self.strategy = strategy
-        self.shared_dir = self.backup_dir
-        self.chief = is_chief(strategy)
-
-    def on_train_begin(self, logs=None):
-        if self.chief:
-            return super().on_train_begin(logs)
-        # A non-chief must not delete the chief's leftover temporary files: it only restores.
-        self.restored_epoch = 0
-        for epoch, path in self.backups():
-            try:
-                self.model.load_weights(path)
-            except Exception as error:
-                self.skipped.append((path, f"{type(error).__name__}: {error}"))
-                continue
-            self.restored_epoch = epoch
-            self.model._initial_epoch = epoch
-            return None
-        return None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.chief:
-            return super().on_epoch_end(epoch, logs)
-        private = worker_path(self.shared_dir, self.strategy)
-        self.backup_dir = private
-        try:
-            super().on_epoch_end(epoch, logs)
-        finally:
-            self.backup_dir = self.shared_dir
-            remove_worker_files(self.shared_dir, self.strategy)
-        return None
-
-    def on_train_end(self, logs=None):
-        if self.chief:
-            super().on_train_end(logs)
 
 
 def synchronize_batch_norm(model):

@@ -1,4 +1,9 @@
-"""Turning image batches in [-1, 1] into pictures for people: grids and PNG files."""
+"""Images in the package's one convention, and pictures for people.
+
+Models take and make float images in [-1, 1]. This module holds the only conversions between that
+range and uint8 (NumPy and TensorFlow), PNG writing, grids, image quality measures (PSNR, SSIM)
+and matplotlib figures that do not touch pyplot's global state.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +57,9 @@ def tile_images(images, columns=None, padding=2, pad_value=255):
 
 
 def save_png(image, path, scale=1):
-    """Write a uint8 `(H, W, C)` image (C = 1 or 3) as PNG, enlarged `scale` times (nearest).
+    """Write one image `(H, W, C)` (C = 1 or 3) as PNG, enlarged `scale` times (nearest).
+
+    uint8 images are written as they are; float images are read as [-1, 1] (`to_uint8`).
 
     Returns:
         The path written.
@@ -60,6 +67,8 @@ def save_png(image, path, scale=1):
     from PIL import Image
 
     image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = to_uint8(image)
     if scale > 1:
         image = image.repeat(scale, axis=0).repeat(scale, axis=1)
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -98,3 +107,87 @@ def image_ssim(targets, outputs):
     import tensorflow as tf
 
     return tf.image.ssim(tf.cast(targets, tf.float32), tf.cast(outputs, tf.float32), max_val=2.0)
+
+
+# --- range conversion (the one place that knows the model range) ---------------------------------
+
+
+def to_model_range(images):
+    """uint8 / uint16 images, or floats already in [-1, 1], as float32 in [-1, 1] (NumPy).
+
+    Args:
+        images: array-like `(..., H, W, C)`: uint8 [0, 255], uint16 [0, 65535], or float in
+            [-1, 1].
+
+    Returns:
+        float32 array of the same shape.
+
+    Raises:
+        InputError: floats outside [-1, 1] or not finite (scale them first: x / 127.5 - 1).
+    """
+    from keras_styletransfer.errors import InputError
+
+    array = np.asarray(images)
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 127.5 - 1.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 32767.5 - 1.0
+    array = array.astype(np.float32)
+    if array.size and not np.all(np.isfinite(array)):
+        raise InputError("the image holds NaN or infinite values.")
+    if array.size and (array.min() < -1.0001 or array.max() > 1.0001):
+        raise InputError(
+            f"float images must be in [-1, 1]; these span [{array.min():.3g}, "
+            f"{array.max():.3g}]. Pass uint8 images, or scale with x / 127.5 - 1."
+        )
+    return array
+
+
+def to_model_range_tf(images):
+    """uint8 (or any numeric) images in [0, 255] as float32 in [-1, 1], in TensorFlow."""
+    import tensorflow as tf
+
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8_tf(images):
+    """Float images in [-1, 1] as uint8 [0, 255], clipped and rounded, in TensorFlow."""
+    import tensorflow as tf
+
+    images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
+    return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
+
+
+def as_rgb_uint8(image):
+    """An image for display: uint8 kept, floats read as [-1, 1] (never guessed), grey -> RGB."""
+    image = np.asarray(image)
+    result = image if image.dtype == np.uint8 else to_uint8(image)
+    if result.ndim == 2:
+        result = result[..., None]
+    if result.shape[-1] == 1:
+        result = np.repeat(result, 3, axis=-1)
+    return result
+
+
+# --- figures (matplotlib without touching its global backend) ------------------------------------
+
+
+def new_figure(figsize=(6, 4), **kwargs):
+    """A `matplotlib.figure.Figure` on its own Agg canvas.
+
+    Unlike `pyplot.figure`, it changes no global state: no backend switch, no figure registry
+    (nothing to close), so library code can draw in any program, GUI or notebook.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize, **kwargs)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure, path, dpi=100):
+    """Write a figure as PNG (folders created); returns the path."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    return path

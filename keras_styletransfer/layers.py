@@ -7,18 +7,15 @@ any size their strides allow.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
 from keras_styletransfer.replicas import gather_over_replicas, replica_position
+from keras_styletransfer.validation import check_int
 
 _PACKAGE = "keras_styletransfer"
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; received {value!r}.")
-    return value
 
 
 def instance_norm(name=None):
@@ -49,7 +46,7 @@ class ReflectionPadding2D(keras.layers.Layer):
 
     def __init__(self, padding=1, **kwargs):
         super().__init__(**kwargs)
-        self.padding = _check_int(padding, "padding", 0)
+        self.padding = check_int(padding, "padding", low=0)
 
     def call(self, inputs):
         p = self.padding
@@ -92,7 +89,7 @@ class ImageSizeCheck(keras.layers.Layer):
 
     def __init__(self, multiple, **kwargs):
         super().__init__(**kwargs)
-        self.multiple = _check_int(multiple, "multiple", 1)
+        self.multiple = check_int(multiple, "multiple", low=1)
 
     def call(self, inputs):
         height, width = inputs.shape[1:3]
@@ -133,7 +130,7 @@ class StyleConditionedNormalization(keras.layers.Layer):
 
     def __init__(self, num_styles, epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
-        self.num_styles = _check_int(num_styles, "num_styles", 1)
+        self.num_styles = check_int(num_styles, "num_styles", low=1)
         self.epsilon = float(epsilon)
         if not self.epsilon > 0:
             raise ValueError(f"`epsilon` must be > 0; received {epsilon!r}.")
@@ -233,9 +230,7 @@ class ImagePool(keras.layers.Layer):
 
     def __init__(self, pool_size=50, image_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
-            raise ValueError(f"pool_size must be an integer >= 0; received {pool_size!r}.")
-        self.pool_size = pool_size
+        self.pool_size = check_int(pool_size, "pool_size", low=0)
         self.image_shape = tuple(int(d) for d in image_shape) if image_shape else None
         if pool_size and (self.image_shape is None or len(self.image_shape) != 3):
             raise ValueError(
@@ -300,3 +295,34 @@ class ImagePool(keras.layers.Layer):
             "image_shape": self.image_shape,
             "seed": self.seed,
         }
+
+
+# --- the one layer-call hook ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def wrap_layer_call(layer, wrapper):
+    """While active, calling `layer` runs `wrapper(original_call, *args, **kwargs)` instead.
+
+    The instance's `call` is replaced (and restored on exit, also after an error), so the hook
+    reaches the layer wherever it sits: functional, subclassed, nested or multi-input models, in
+    eager calls and in `tf.function`s traced while it is active. Explainers use it to read a
+    layer's output on the gradient tape and to edit it (unit knobs, directions).
+
+    Args:
+        layer: keras.layers.Layer.
+        wrapper: callable `(original_call, *args, **kwargs) -> output`.
+
+    Yields:
+        The layer.
+    """
+    original = layer.call
+
+    def hooked_call(*args, **kwargs):
+        return wrapper(original, *args, **kwargs)
+
+    object.__setattr__(layer, "call", hooked_call)
+    try:
+        yield layer
+    finally:
+        object.__delattr__(layer, "call")

@@ -9,24 +9,27 @@ import keras
 import numpy as np
 
 from keras_styletransfer.data.offline import load_offline_digits
+from keras_styletransfer.images import to_model_range
+from keras_styletransfer.seeding import seeded
 
 
 def build_digit_classifier(seed=0):
-    """A small CNN for 28x28x1 digits in [-1, 1] that outputs 10 logits."""
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.3),
-            keras.layers.Dense(10),
-        ],
-        name="digit_classifier",
-    )
+    """A small CNN for 28x28x1 digits in [-1, 1] that outputs 10 logits, with weights drawn
+    from `seed`."""
+    with seeded(seed):
+        return keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Conv2D(32, 3, activation="relu"),
+                keras.layers.MaxPooling2D(),
+                keras.layers.Conv2D(64, 3, activation="relu"),
+                keras.layers.MaxPooling2D(),
+                keras.layers.Flatten(),
+                keras.layers.Dropout(0.3),
+                keras.layers.Dense(10),
+            ],
+            name="digit_classifier",
+        )
 
 
 def train_digit_classifier(epochs=8, seed=0):
@@ -43,10 +46,11 @@ def train_digit_classifier(epochs=8, seed=0):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    classifier.fit(
-        train_images / 127.5 - 1.0, train_labels, epochs=epochs, batch_size=64, verbose=0
-    )
-    _, accuracy = classifier.evaluate(test_images / 127.5 - 1.0, test_labels, verbose=0)
+    with seeded(seed):  # fit's shuffling and dropout draw from `seed`; restored afterwards
+        classifier.fit(
+            to_model_range(train_images), train_labels, epochs=epochs, batch_size=64, verbose=0
+        )
+    _, accuracy = classifier.evaluate(to_model_range(test_images), test_labels, verbose=0)
     return classifier, float(accuracy)
 
 
@@ -235,17 +239,20 @@ def _batched_features(model):
 def build_style_classifier(num_classes, seed=0):
     """A small CNN over images in [-1, 1] of any size: conv trunk, global pool, logits.
 
-    Its pooled layer ("features", 64-d) is the offline feature extractor for FID/KID.
+    Its pooled layer ("features", 64-d) is the offline feature extractor for FID/KID. Weights
+    are drawn from `seed`.
     """
-    keras.utils.set_random_seed(seed)
-    images = keras.Input((None, None, 3))
-    x = images
-    for index, filters in enumerate((16, 32, 64)):
-        x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"conv{index + 1}")(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
-    features = keras.layers.GlobalAveragePooling2D(name="features")(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(features)
-    return keras.Model(images, logits, name="style_classifier")
+    with seeded(seed):
+        images = keras.Input((None, None, 3))
+        x = images
+        for index, filters in enumerate((16, 32, 64)):
+            x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"conv{index + 1}")(
+                x
+            )
+            x = keras.layers.LeakyReLU(0.2)(x)
+        features = keras.layers.GlobalAveragePooling2D(name="features")(x)
+        logits = keras.layers.Dense(num_classes, name="logits")(features)
+        return keras.Model(images, logits, name="style_classifier")
 
 
 class StyleJudge:
@@ -273,13 +280,14 @@ class StyleJudge:
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
         order = np.random.default_rng(seed).permutation(len(images))
-        classifier.fit(
-            images[order].astype(np.float32) / 127.5 - 1.0,
-            labels[order],
-            epochs=epochs,
-            batch_size=batch_size,
-            verbose=0,
-        )
+        with seeded(seed):  # fit's shuffling draws from `seed`; restored afterwards
+            classifier.fit(
+                to_model_range(images[order]),
+                labels[order],
+                epochs=epochs,
+                batch_size=batch_size,
+                verbose=0,
+            )
         return cls(names, classifier)
 
     def probabilities(self, images):
@@ -335,7 +343,12 @@ class ImageMetric(keras.metrics.Metric):
     a noise GAN the real images. Subclasses implement `update_state(targets, generated,
     style_indices=None)`. They are not stored in a `.keras` file's compile config (they hold
     their own feature networks): pass them again to `compile` after loading.
+
+    `is_image_metric` marks them for the wrappers' `compile`, which accepts them without
+    importing this module.
     """
+
+    is_image_metric = True
 
 
 def _feature_dimension(feature_model):

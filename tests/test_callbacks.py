@@ -7,11 +7,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_styletransfer.training.callbacks import NonFiniteLossError, SampleGrid, StopOnNonFiniteLoss
 from keras_styletransfer.images import tile_images, to_uint8
 from keras_styletransfer.models.discriminators import MNISTDiscriminator
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import MNISTGenerator
+from keras_styletransfer.training.callbacks import (
+    NonFiniteLossError,
+    SampleGrid,
+    StopOnNonFiniteLoss,
+)
 from tests.helpers import assert_weights_equal, weights_of
 
 

@@ -30,38 +30,38 @@ def assert_one_line_error(result, *fragments):
 
 def test_unknown_preset_is_one_clear_line_listing_the_presets():
     result = run_cli("train", "--preset", "doc009")
-    assert_one_line_error(result, "unknown preset 'doc009'", "doc002_mnist")
+    assert_one_line_error(result, "unknown preset 'doc009'", "mnist_dcgan")
 
 
 def test_missing_data_folder_is_one_clear_line(tmp_path):
-    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(tmp_path / "nope"))
+    result = run_cli("train", "--preset", "mnist_dcgan", "--data", str(tmp_path / "nope"))
     assert_one_line_error(result, "not found", "folder")
 
 
 @pytest.mark.parametrize("value", ["0", "-4", "abc"])
 def test_non_positive_batch_size_is_one_clear_line(value):
-    result = run_cli("train", "--preset", "doc002_mnist", "--batch-size", value)
+    result = run_cli("train", "--preset", "mnist_dcgan", "--batch-size", value)
     assert_one_line_error(result, "--batch-size", "positive integer")
 
 
 def test_images_of_the_wrong_shape_are_one_clear_line(tmp_path):
     path = tmp_path / "faces.npy"
     np.save(path, np.zeros((32, 64, 64, 3), np.uint8))
-    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(path))
+    result = run_cli("train", "--preset", "mnist_dcgan", "--data", str(path))
     assert_one_line_error(result, "(28, 28, 1)", "(64, 64, 3)")
 
 
 def test_folder_with_the_wrong_channel_count_is_one_clear_line(tmp_path):
     for index in range(4):
         Image.fromarray(np.zeros((28, 28, 3), np.uint8)).save(tmp_path / f"{index}.png")
-    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(tmp_path))
+    result = run_cli("train", "--preset", "mnist_dcgan", "--data", str(tmp_path))
     assert_one_line_error(result, "1-channel", "3 channel", "--convert-channels")
 
 
 def test_a_file_that_is_not_an_array_is_one_clear_line(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("1,2,3")
-    result = run_cli("train", "--preset", "doc002_mnist", "--data", str(path))
+    result = run_cli("train", "--preset", "mnist_dcgan", "--data", str(path))
     assert_one_line_error(result, "not a .npy or .npz")
 
 
@@ -69,7 +69,7 @@ def test_a_finished_run_is_not_overwritten_without_asking(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "final.keras").write_bytes(b"a trained model")
-    result = run_cli("train", "--preset", "doc002_mnist", "--run-dir", str(run_dir))
+    result = run_cli("train", "--preset", "mnist_dcgan", "--run-dir", str(run_dir))
     assert_one_line_error(result, "already holds a finished run", "--overwrite")
     assert (run_dir / "final.keras").read_bytes() == b"a trained model"
 
@@ -80,16 +80,16 @@ def test_an_interrupted_run_is_not_resumed_with_other_settings(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "backup").mkdir(parents=True)
     (run_dir / "backup" / "epoch_0001.weights.h5").write_bytes(b"weights")
-    TrainConfig(preset="doc000_mlp", batch_size=16).save(str(run_dir))
-    result = run_cli("train", "--preset", "doc002_mnist", "--run-dir", str(run_dir))
-    assert_one_line_error(result, "interrupted run with other settings", "doc000_mlp")
+    TrainConfig(preset="mlp_gan", batch_size=16).save(str(run_dir))
+    result = run_cli("train", "--preset", "mnist_dcgan", "--run-dir", str(run_dir))
+    assert_one_line_error(result, "interrupted run with other settings", "mlp_gan")
     assert (run_dir / "backup" / "epoch_0001.weights.h5").read_bytes() == b"weights"
 
 
 def test_presets_are_listed(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
-    assert {"doc000_mlp", "doc001_dcgan64", "doc002_mnist"} <= {
+    assert {"mlp_gan", "dcgan64", "mnist_dcgan", "mnist_faithful"} <= {
         line.split()[0] for line in out.splitlines()
     }
 
@@ -99,7 +99,7 @@ def test_train_writes_grids_logs_checkpoints_and_a_model_to_sample_from(tmp_path
     args = [
         "train",
         "--preset",
-        "doc002_mnist",
+        "mnist_dcgan",
         "--epochs",
         "2",
         "--steps-per-epoch",
@@ -112,7 +112,7 @@ def test_train_writes_grids_logs_checkpoints_and_a_model_to_sample_from(tmp_path
     assert main(args) == 0
     out = capsys.readouterr().out
     assert str(run_dir) in out and "final.keras" in out
-    assert json.loads((run_dir / "config.json").read_text())["preset"] == "doc002_mnist"
+    assert json.loads((run_dir / "config.json").read_text())["preset"] == "mnist_dcgan"
     assert sorted(os.listdir(run_dir / "samples")) == ["epoch_001.png", "epoch_002.png"]
     assert (run_dir / "checkpoints" / "last.keras").is_file()
     assert any(name.startswith("events") for _, _, n in os.walk(run_dir / "logs") for name in n)
@@ -145,7 +145,7 @@ def test_sample_with_a_missing_or_unreadable_model_is_one_clear_line(tmp_path):
     broken.write_bytes(b"not a zip file")
     assert_one_line_error(
         run_cli("sample", "--model", str(broken), "--out", str(tmp_path / "a.png")),
-        "cannot load",
+        "not a Keras model archive",
     )
 
 
@@ -160,7 +160,7 @@ def test_a_killed_training_run_resumes_where_it_stopped(tmp_path):
         script,
         "train",
         "--preset",
-        "doc002_mnist",
+        "mnist_dcgan",
         "--epochs",
         "3",
         "--steps-per-epoch",

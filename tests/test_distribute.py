@@ -22,10 +22,11 @@ import tensorflow as tf
 from keras_styletransfer import distribute
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.models import discriminators, generators
-from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
+from keras_styletransfer.training.callbacks import ChiefBackup
 from tests.helpers import weights_of
 
 ATOL = 1e-5
@@ -204,7 +205,7 @@ def test_chief_backup_restores_everywhere_but_writes_only_on_the_chief(monkeypat
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     shared = str(tmp_path / "backup")
     monkeypatch.setenv("TF_CONFIG", tf_config(0))
-    chief = distribute.ChiefBackup(shared, delete_on_success=False)
+    chief = ChiefBackup(shared, delete_on_success=False)
     chief.set_model(model)
     chief.on_epoch_end(0)
     assert os.listdir(shared) == ["epoch_0001.weights.h5"]
@@ -212,7 +213,7 @@ def test_chief_backup_restores_everywhere_but_writes_only_on_the_chief(monkeypat
     model.set_weights([np.zeros_like(w) for w in saved])
 
     monkeypatch.setenv("TF_CONFIG", tf_config(1))
-    worker = distribute.ChiefBackup(shared)
+    worker = ChiefBackup(shared)
     worker.set_model(model)
     worker.on_train_begin()
     assert worker.restored_epoch == 1

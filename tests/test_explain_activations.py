@@ -10,12 +10,8 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.explain.activations import (
-    ActivationMaps,
-    layer_activations,
-    save_feature_maps,
-    top_channels,
-)
+from keras_styletransfer.explain.activations import ActivationMaps, layer_activations
+from keras_styletransfer.explain.render import save_feature_maps, top_channels
 from keras_styletransfer.models.discriminators import PatchGANDiscriminator
 from keras_styletransfer.models.generators import ResnetGenerator
 from keras_styletransfer.models.pix2pix import Pix2Pix

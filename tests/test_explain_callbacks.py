@@ -15,6 +15,7 @@ from keras_styletransfer.explain.callbacks import (
     rank_correlation,
 )
 from keras_styletransfer.explain.targets import build_target
+from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.discriminators import (
     DCGANDiscriminator,
     GlobalPoolDiscriminator,
@@ -26,7 +27,6 @@ from keras_styletransfer.models.generators import (
     StyleGenerator,
     UNetGenerator,
 )
-from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
 

@@ -74,3 +74,30 @@ def test_explain_command_unreadable_input(saved_pix2pix, capsys):
     )
     assert code == 2
     assert "no readable images" in capsys.readouterr().err
+
+
+def test_the_command_knows_every_method_and_target_of_the_library():
+    from keras_styletransfer.cli.explain import METHOD_NAMES, TARGET_NAMES
+    from keras_styletransfer.explain.attribution import METHODS
+    from keras_styletransfer.explain.targets import TARGETS
+
+    assert tuple(METHODS) == METHOD_NAMES
+    assert tuple(TARGETS) == TARGET_NAMES
+
+
+def test_explain_in_a_fresh_process_prints_no_tensorflow_start_up_lines(saved_pix2pix):
+    import subprocess
+    import sys
+
+    folder, model_path = saved_pix2pix
+    script = os.path.join(os.path.dirname(sys.executable), "keras-styletransfer")
+    result = subprocess.run(
+        [script, "explain", "--model", model_path, "--target", "style", "--size", "16",
+         str(folder / "photo.png"), "--out", str(folder / "fresh")],
+        capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    # TensorFlow was loaded (the model was), yet stderr holds the one error line only.
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "error:" in lines[0] and "style head" in lines[0], result.stderr

@@ -13,11 +13,11 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.explain import gradients
+from keras_styletransfer.explain import render
+from keras_styletransfer.explain.callbacks import GradientFlow
 from keras_styletransfer.explain.gradients import (
     DiscriminatorSaturationWarning,
     ExplodingGradientWarning,
-    GradientFlow,
     GradientWarning,
     VanishingGradientWarning,
     gradient_statistics,
@@ -25,6 +25,7 @@ from keras_styletransfer.explain.gradients import (
     layer_gradient_maps,
     make_probe,
 )
+from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.discriminators import (
     DCGANDiscriminator,
     GlobalPoolDiscriminator,
@@ -32,7 +33,6 @@ from keras_styletransfer.models.discriminators import (
 )
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import DCGANGenerator, StyleGenerator
-from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
 
@@ -144,6 +144,19 @@ def test_gan_gradient_norms_equal_an_independent_tape():
     np.testing.assert_allclose(
         weights["logit"], np.sqrt(np.sum(kernel.numpy() ** 2) + np.sum(bias.numpy() ** 2)), 1e-6
     )
+
+
+def test_taking_a_probe_leaves_the_models_random_streams_alone():
+    gan = tiny_gan()
+    states = [v.numpy() for v in gan.variables if "seed_generator_state" in v.path]
+    probe = make_probe(gan, images(4), seed=3)
+    after = [v.numpy() for v in gan.variables if "seed_generator_state" in v.path]
+    for old, new in zip(states, after, strict=True):
+        np.testing.assert_array_equal(old, new)
+    # A GAN's probe noise is a NumPy stream of the seed, as before the model contract.
+    expected = np.random.default_rng(3).standard_normal((4, 8)).astype("float32")
+    np.testing.assert_array_equal(probe["noise"], expected)
+    assert probe["real_images"].dtype == np.float32
 
 
 def test_training_mode_probe_leaves_statistics_and_random_states_untouched():
@@ -427,7 +440,7 @@ def test_heatmaps_are_zero_exactly_where_the_input_cannot_matter(tmp_path):
         assert np.all(heat[:, :, :8] == 0), key  # D never sees the left half
         assert np.mean(heat[:, :, 8:] > 0) > 0.9, key
     np.testing.assert_array_equal(maps["discriminator_images"], probe["target_images"])
-    path = gradients.save_gradient_heatmaps(maps, str(tmp_path / "heat.png"))
+    path = render.save_gradient_heatmaps(maps, str(tmp_path / "heat.png"))
     assert_png(path)
 
 

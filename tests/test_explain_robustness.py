@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.explain import robustness
+from keras_styletransfer.explain import render, robustness
 from keras_styletransfer.explain.synthetic import (
     edited_region_set,
     small_discriminator,
@@ -59,7 +59,7 @@ def test_stability_curves_zero_at_identity_and_monotone_in_noise_and_jpeg(tmp_pa
     assert jpeg.input_change[0] < jpeg.input_change[1]  # quality 100 changes the input less
     assert jpeg.output_change[0] < jpeg.output_change[1]
     assert set(noise.to_dict()) >= {"values", "output_change", "verdict_flip_rate"}
-    path = robustness.plot_robustness(str(tmp_path / "robustness.png"), list(curves.values()))
+    path = render.plot_robustness(str(tmp_path / "robustness.png"), list(curves.values()))
     assert os.path.getsize(path) > 1000
 
 
@@ -108,7 +108,7 @@ def test_pgd_flips_a_trained_discriminator_on_most_images(trained_discriminator,
         sample, discriminator=discriminator, perturbation="jpeg", values=(100, 10)
     )
     assert jpeg.spearman[0] > jpeg.spearman[1]
-    path = robustness.plot_robustness(
+    path = render.plot_robustness(
         str(tmp_path / "attacks.png"), attacks=[result], explanation=stability
     )
     assert os.path.getsize(path) > 1000

@@ -17,18 +17,15 @@ from PIL import Image
 
 from keras_styletransfer.cli import main
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.serving.export import (
-    _reference_outputs,
-    export_generator,
-    resolve_generator,
-    verify_export,
-)
 from keras_styletransfer.images import to_uint8
-from keras_styletransfer.serving.inference import stylize
-from keras_styletransfer.models.generators import MLPGenerator, ResnetGenerator, StyleGenerator
 from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.models.generators import MLPGenerator, ResnetGenerator, StyleGenerator
+from keras_styletransfer.models.loading import parts_of
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
+from keras_styletransfer.serving.export import export_generator, verify_export
+from keras_styletransfer.serving.inference import stylize
+from keras_styletransfer.serving.verification import reference_outputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -106,8 +103,8 @@ def exports(tmp_path_factory):
         "image_dir": str(out / "pencil" / "1"),
         "style_dir": str(out / "multistyle_gan" / "1"),
         # The generators as a user reloads them from the files that were exported.
-        "image_generator": resolve_generator(str(root / "pix2pix.keras"))[0],
-        "style_generator": resolve_generator(str(root / "multistyle.keras"))[0],
+        "image_generator": parts_of(str(root / "pix2pix.keras")).generator,
+        "style_generator": parts_of(str(root / "multistyle.keras")).generator,
     }
 
 
@@ -232,7 +229,7 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
     # Single-style model (stride 4): sizes that are not multiples of 4, and a 1x1 image.
     images = rng.integers(0, 256, (2, 13, 18, 3), dtype=np.uint8)
     floats = images.astype(np.float32) / 127.5 - 1
-    expected["float"] = _reference_outputs(image_generator, floats)
+    expected["float"] = reference_outputs(image_generator, floats)
     # The same as the package's Python inference.
     np.testing.assert_allclose(
         np.stack(stylize(image_generator, list(images))), expected["float"], atol=1e-5
@@ -242,7 +239,7 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
     # Too small to reflect, and below the ResNet's 8-pixel minimum: edge-padded to 8x8. (A 1x1
     # image pads to a constant 8x8 one, where instance norm divides ~0 by ~0; 3x2 is not flat.)
     tiny = rng.uniform(-1, 1, (1, 3, 2, 3)).astype(np.float32)
-    expected["tiny"] = _reference_outputs(image_generator, tiny)
+    expected["tiny"] = reference_outputs(image_generator, tiny)
     call("tiny", "image_dir", "serving_default", images=tiny)
     # REST: a PNG, a JPEG and a PNG with transparency (alpha 0 or 255: composited on white).
     rgba = np.concatenate([images[1, :9, :11], np.zeros((9, 11, 1), np.uint8) + 255], axis=-1)
@@ -260,7 +257,7 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
     composited = np.where(rgba[..., 3:] == 255, rgba[..., :3], 255).astype(np.uint8)
     decoded_jpeg = tf.io.decode_jpeg(jpeg.getvalue(), channels=3).numpy()
     expected["rest"] = [
-        to_uint8(_reference_outputs(image_generator, image[None] / 127.5 - 1))[0]
+        to_uint8(reference_outputs(image_generator, image[None] / 127.5 - 1))[0]
         for image in (images[0], decoded_jpeg, composited)
     ]
     # Bad requests.
@@ -279,8 +276,8 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
     eye = np.eye(3, dtype=np.float32)
     expected["style"] = np.concatenate(
         [
-            _reference_outputs(style_generator, style_floats[:1], eye[1], 0.6),
-            _reference_outputs(style_generator, style_floats[1:], eye[0], 1.0),
+            reference_outputs(style_generator, style_floats[:1], eye[1], 0.6),
+            reference_outputs(style_generator, style_floats[1:], eye[0], 1.0),
         ]
     )
     call(
@@ -300,7 +297,7 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
         strength=np.float32(0),
     )
     blend = np.array([[0.25, 0.75, 0.0]] * 2, np.float32)
-    expected["blend"] = _reference_outputs(style_generator, style_floats, blend[0], 0.8)
+    expected["blend"] = reference_outputs(style_generator, style_floats, blend[0], 0.8)
     call(
         "blend",
         "style_dir",
@@ -321,8 +318,8 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
         },
     )
     expected["style_rest"] = [
-        to_uint8(_reference_outputs(style_generator, style_floats[:1], eye[0], 0.5))[0],
-        to_uint8(_reference_outputs(style_generator, style_floats[1:], eye[1], 1.0))[0],
+        to_uint8(reference_outputs(style_generator, style_floats[:1], eye[0], 0.5))[0],
+        to_uint8(reference_outputs(style_generator, style_floats[1:], eye[1], 1.0))[0],
     ]
     rest(
         "cartoon",
@@ -330,7 +327,7 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
         {"signature_name": "serve_bytes_cartoon", "instances": [b64(png(style_images[0]))]},
     )
     expected["cartoon"] = to_uint8(
-        _reference_outputs(style_generator, style_floats[:1], eye[1], 1.0)
+        reference_outputs(style_generator, style_floats[:1], eye[1], 1.0)
     )[0]
     call(
         "bad_style",

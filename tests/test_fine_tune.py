@@ -7,11 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from keras_styletransfer.training import fine_tune as ft
 from keras_styletransfer.cli import main
 from keras_styletransfer.config import TranslationConfig
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.models import generators
+from keras_styletransfer.training import fine_tune as ft
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +233,8 @@ def test_fine_tune_command_writes_a_run_directory(tmp_path, cache, capsys):
     code = main([*arguments, "--images", "4", "--batch-size", "2"])
     assert code == 0
     written = ("config.json", "fine_tune.json", "final.keras", "generator.keras", "results.png")
-    for name in (*written, "history.json", "saved_model/saved_model.pb"):
+    exported = "exported/pix2pix_watercolour/1/saved_model.pb"
+    for name in (*written, "history.json", "checkpoints/last.keras", exported):
         assert (run / name).exists(), name
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == 2 and metrics["images"] == 4 and metrics["image_size"] == 32

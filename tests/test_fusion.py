@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_styletransfer.models import composite as fusion
 from keras_styletransfer.cli import main
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.models import composite as fusion
 from keras_styletransfer.models import discriminators, generators
 
 
@@ -171,16 +171,26 @@ NAMES = ["pencil", "cartoon", "photo"]
 
 
 def test_style_blend_validates_the_weights():
+    from keras_styletransfer.validation import style_weights
+
     blend = fusion.style_blend({"pencil": 0.25, "cartoon": 0.75}, NAMES)
     assert blend.dtype == np.float32 and blend.tolist() == [0.25, 0.75, 0.0]
     assert fusion.style_blend([0, 0, 1], NAMES).tolist() == [0.0, 0.0, 1.0]
-    with pytest.raises(InputError, match=r"unknown style\(s\) \['oil'\]; this model knows"):
+    # The one style rule: weights are normalised, as `stylize --blend a=1,b=1` does.
+    equal = fusion.style_blend({"pencil": 1, "cartoon": 1}, NAMES)
+    assert equal.tolist() == [0.5, 0.5, 0.0]
+    uneven = {"pencil": 0.5, "cartoon": 0.7}
+    np.testing.assert_array_equal(fusion.style_blend(uneven, NAMES), style_weights(uneven, NAMES))
+    np.testing.assert_allclose(fusion.style_blend(uneven, NAMES), [0.5 / 1.2, 0.7 / 1.2, 0.0])
+    with pytest.raises(InputError, match=r"unknown style 'oil'; this model knows"):
         fusion.style_blend({"oil": 1.0}, NAMES)
     with pytest.raises(InputError, match="finite and >= 0"):
         fusion.style_blend({"pencil": 1.5, "cartoon": -0.5}, NAMES)
-    with pytest.raises(InputError, match="must sum to 1"):
-        fusion.style_blend({"pencil": 0.5, "cartoon": 0.7}, NAMES)
-    with pytest.raises(InputError, match="one weight per style"):
+    with pytest.raises(InputError, match="finite and >= 0"):
+        fusion.style_blend({"pencil": float("inf")}, NAMES)
+    with pytest.raises(InputError, match="must not all be 0"):
+        fusion.style_blend({"pencil": 0.0, "cartoon": 0.0}, NAMES)
+    with pytest.raises(InputError, match="one entry per style"):
         fusion.style_blend([0.5, 0.5], NAMES)
 
 
@@ -263,3 +273,10 @@ def test_fuse_command_blends_a_multistyle_model(tmp_path):
     expected = model.generator([x, style, np.full((3, 1), 0.5, "float32")])
     np.testing.assert_allclose(blended(x), expected, rtol=0, atol=1e-6)
     assert main([*arguments, "--weights", "pencil=0.25,oil=0.75"]) == 2
+    # The same rule as `stylize --blend`: weights need not sum to 1, they are normalised.
+    assert main([*arguments, "--weights", "pencil=1,cartoon=1"]) == 0
+    assert keras.saving.load_model(out).style_weights == {
+        "pencil": 0.5,
+        "cartoon": 0.5,
+        "photo": 0.0,
+    }

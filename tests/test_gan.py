@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_styletransfer.training.callbacks import ResumableBackup
 from keras_styletransfer.data import from_arrays
 from keras_styletransfer.models.discriminators import MNISTDiscriminator
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import DCGANGenerator, MNISTGenerator
+from keras_styletransfer.training.callbacks import ResumableBackup
 from tests.helpers import assert_weights_equal, changed_paths, keras_round_trip, weights_of
 
 
@@ -328,7 +328,7 @@ def test_mismatched_generator_and_discriminator_shapes_are_refused():
     [
         ({"loss": "wgan"}, "Unknown adversarial loss"),
         ({"n_critic": 0}, "n_critic"),
-        ({"r1_weight": -1.0}, "Penalty weights"),
+        ({"r1_weight": -1.0}, "r1_weight.*>= 0; received -1.0"),
     ],
 )
 def test_bad_gan_arguments_are_explained(kwargs, message):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.serving.inference import check_strength, style_weights, stylize
+from keras_styletransfer.serving.inference import stylize
+from keras_styletransfer.validation import check_strength, style_weights
 
 
 def local_generator(kernel_size, multiple=4):
@@ -84,3 +85,24 @@ def test_strength_reaches_the_style_generator():
         stylize(generator, image, style="pencil", strength=1.5, style_names=names)
     with pytest.raises(InputError, match="no strength control"):
         stylize(local_generator(1), image, strength=0.5)
+
+
+def test_long_thin_images_are_tiled_along_their_long_side():
+    image = photo(21, 300)  # fewer rows than a tile, and not a multiple of 4
+    pointwise = local_generator(1)
+    whole = stylize(pointwise, image, max_tile_pixels=10**6)[0]
+    tiled = stylize(pointwise, image, max_tile_pixels=48 * 48)[0]
+    assert tiled.shape == (21, 300, 3)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_tiny_images_are_padded_as_the_exported_model_pads_them():
+    from keras_styletransfer.models.generators import ResnetGenerator
+    from keras_styletransfer.serving.verification import reference_outputs
+
+    generator = ResnetGenerator(num_residual_blocks=1, filters=4)
+    image = photo(3, 5)  # smaller than the stride-4 ResNet's bottleneck allows
+    output = stylize(generator, image)[0]
+    assert output.shape == (3, 5, 3)
+    expected = reference_outputs(generator, (image / 127.5 - 1.0)[None])[0]
+    np.testing.assert_allclose(output, expected, atol=1e-5)

@@ -1,4 +1,4 @@
-"""The documents' generators and discriminators: shapes, fidelity, configs and .keras files."""
+"""The noise GANs' networks and the presets: shapes, fidelity, configs and .keras files."""
 
 import keras
 import numpy as np
@@ -6,12 +6,12 @@ import pytest
 
 from keras_styletransfer.models import discriminators, generators
 from keras_styletransfer.models.presets import PRESETS, get_preset
-from tests.helpers import config_round_trip, keras_round_trip
+from tests.helpers import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
 
 PAIRS = {
-    "doc000": (generators.MLPGenerator, discriminators.MLPDiscriminator),
-    "doc001": (generators.DCGANGenerator, discriminators.DCGANDiscriminator),
-    "doc002": (generators.MNISTGenerator, discriminators.MNISTDiscriminator),
+    "mlp": (generators.MLPGenerator, discriminators.MLPDiscriminator),
+    "dcgan": (generators.DCGANGenerator, discriminators.DCGANDiscriminator),
+    "mnist": (generators.MNISTGenerator, discriminators.MNISTDiscriminator),
 }
 
 
@@ -44,12 +44,12 @@ def test_document_002_batch_norm_option_follows_its_faq_and_is_off_by_default():
     assert normalised.get_layer("dense1").units == 128 and normalised.get_layer("dense1_bn")
     assert normalised.get_layer("dense2").units == 784 and normalised.get_layer("dense2_bn")
     assert tuple(normalised.outputs[0].shape[1:]) == (28, 28, 1)
-    faithful = get_preset("doc002_mnist_faithful")
+    faithful = get_preset("mnist_faithful")
     assert (faithful.generator, faithful.generator_kwargs) == ("MNISTGenerator", {})
 
 
-def test_doc002_preset_keeps_the_documents_discriminator_and_optimizer():
-    preset = get_preset("doc002_mnist")
+def test_mnist_dcgan_preset_keeps_the_tutorials_discriminator_and_optimizer():
+    preset = get_preset("mnist_dcgan")
     generator, discriminator = preset.build_models()
     assert isinstance(discriminator, discriminators.MNISTDiscriminator)
     assert (preset.learning_rate, preset.beta_1) == (1e-4, 0.5)
@@ -122,7 +122,7 @@ def test_layer_outputs_are_reachable_for_explainers():
     ("model_class", "kwargs", "message"),
     [
         (generators.MNISTGenerator, {"image_size": 27}, "even"),
-        (generators.MLPGenerator, {"latent_dim": 0}, "positive integer"),
+        (generators.MLPGenerator, {"latent_dim": 0}, "latent_dim must be an integer >= 1"),
         (generators.DCGANGenerator, {"upsampling_filters": "abc"}, "sequence of ints"),
         (discriminators.MNISTDiscriminator, {"dropout": 1.5}, r"\[0, 1\)"),
     ],
@@ -137,6 +137,297 @@ def test_presets_build_matching_pairs_and_unknown_names_list_choices():
         generator, discriminator = preset.build_models()
         assert tuple(generator.outputs[0].shape[1:]) == preset.image_shape
         assert tuple(discriminator.inputs[0].shape[1:]) == preset.image_shape
-    assert get_preset("doc002_mnist").learning_rate == 1e-4  # document 002's Adam(1e-4, 0.5)
-    with pytest.raises(ValueError, match="doc000_mlp, doc001_dcgan64, doc002_mnist"):
+    assert get_preset("mnist_dcgan").learning_rate == 1e-4  # the tutorial's Adam(1e-4, 0.5)
+    with pytest.raises(ValueError, match="dcgan64, mlp_gan, mnist_dcgan, mnist_faithful"):
         get_preset("doc009")
+
+
+# --- preset names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old_name", "new_name"),
+    [
+        ("doc000_mlp", "mlp_gan"),
+        ("doc001_dcgan64", "dcgan64"),
+        ("doc002_mnist", "mnist_dcgan"),
+        ("doc002_mnist_faithful", "mnist_faithful"),
+    ],
+)
+def test_old_preset_names_warn_and_give_the_renamed_preset(old_name, new_name):
+    assert set(PRESETS) == {"mlp_gan", "dcgan64", "mnist_dcgan", "mnist_faithful"}
+    with pytest.warns(DeprecationWarning, match=f"{old_name!r} is deprecated; use {new_name!r}"):
+        preset = get_preset(old_name)
+    assert preset is PRESETS[new_name] and preset.name == new_name
+
+
+def test_preset_texts_do_not_point_at_documents_users_do_not_have():
+    for preset in PRESETS.values():
+        assert "document" not in preset.description.lower(), preset.name
+
+
+def test_preset_build_models_is_seeded_like_set_random_seed_without_its_side_effects():
+    import random
+
+    preset = get_preset("mlp_gan")
+    keras.utils.set_random_seed(5)
+    expected = [weights_of(model) for model in preset.build_models()]
+    random.seed(99)
+    state = random.getstate()
+    first = [weights_of(model) for model in preset.build_models(seed=5)]
+    assert random.getstate() == state
+    second = [weights_of(model) for model in preset.build_models(seed=5)]
+    for want, got, again in zip(expected, first, second, strict=True):
+        assert_weights_equal(want, got)
+        assert_weights_equal(got, again)
+
+
+def test_seeded_leaves_python_random_and_keras_global_seed_state_unchanged():
+    import random
+
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    from keras_styletransfer.seeding import seeded
+
+    keras.utils.set_random_seed(21)
+    keras.random.normal((2,))  # the global SeedGenerator now exists and has moved
+    python_state = random.getstate()
+    global_seed = global_state.get_global_attribute(GLOBAL_RANDOM_SEED)
+    generator = seed_generator.global_seed_generator()
+    generator_state = np.array(generator.state.numpy())
+    with seeded(3):
+        generators.MLPGenerator(latent_dim=4)
+        keras.random.normal((2,))
+        random.random()
+    assert random.getstate() == python_state
+    assert global_state.get_global_attribute(GLOBAL_RANDOM_SEED) == global_seed
+    assert seed_generator.global_seed_generator() is generator
+    np.testing.assert_array_equal(generator.state.numpy(), generator_state)
+    with seeded(None):  # None changes nothing
+        random.random()
+    assert random.getstate() != python_state  # ... not even the caller's own draws
+
+
+# --- translation presets ------------------------------------------------------------------------
+
+
+def test_translation_presets_build_todays_architectures_uncompiled():
+    from keras_styletransfer.models.cyclegan import CycleGAN
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
+    from keras_styletransfer.models.pix2pix import Pix2Pix
+    from keras_styletransfer.models.presets import TRANSLATION_PRESETS, get_translation_preset
+
+    assert set(TRANSLATION_PRESETS) == {"pix2pix_unet", "cyclegan_resnet6", "multistyle"}
+    for family, name in [
+        ("pix2pix", "pix2pix_unet"),
+        ("cyclegan", "cyclegan_resnet6"),
+        ("multistyle", "multistyle"),
+    ]:
+        preset = get_translation_preset(family)
+        assert preset is get_translation_preset(name) and preset.family == family
+        assert "document" not in preset.description.lower()
+
+    pix2pix = get_translation_preset("pix2pix").build(32, 4, seed=0)
+    assert isinstance(pix2pix, Pix2Pix) and pix2pix.generator_optimizer is None
+    assert isinstance(pix2pix.generator, generators.UNetGenerator)
+    unet = pix2pix.generator.get_config()
+    assert (unet["num_downsamplings"], unet["filters"], unet["max_filters"]) == (3, 4, 32)
+    patch = pix2pix.discriminator
+    assert isinstance(patch, discriminators.PatchGANDiscriminator) and patch.name == "patchgan"
+    patch_config = patch.get_config()
+    assert (patch_config["num_layers"], patch_config["filters"]) == (2, 4)
+    assert patch_config["conditional"] is True and patch_config["norm"] == "batch"
+    assert pix2pix.seed == 0
+
+    cyclegan = get_translation_preset("cyclegan_resnet6").build(16, 4, seed=1)
+    assert isinstance(cyclegan, CycleGAN) and cyclegan.image_shape == (16, 16, 3)
+    for role, name in [("generator_ab", "g_ab"), ("generator_ba", "g_ba")]:
+        network = cyclegan.networks[role]
+        assert isinstance(network, generators.ResnetGenerator) and network.name == name
+        assert network.get_config()["num_residual_blocks"] == 6
+        assert network.get_config()["filters"] == 4
+    for role, name in [("discriminator_a", "d_a"), ("discriminator_b", "d_b")]:
+        network = cyclegan.networks[role]
+        assert isinstance(network, discriminators.PatchGANDiscriminator) and network.name == name
+        assert network.get_config()["num_layers"] == 2
+        assert network.get_config()["conditional"] is False
+
+    multistyle = get_translation_preset("multistyle").build(16, 4, ("pencil", "cartoon"), 2)
+    assert isinstance(multistyle, MultiStyleGAN) and multistyle.style_names == ["pencil", "cartoon"]
+    assert isinstance(multistyle.generator, generators.StyleGenerator)
+    assert multistyle.generator.get_config()["num_styles"] == 3
+    assert multistyle.discriminator.get_config()["num_styles"] == 3
+
+    with pytest.raises(ValueError, match=r"unknown translation preset 'stargan'.*cyclegan"):
+        get_translation_preset("stargan")
+    with pytest.raises(ValueError, match="image_size"):
+        get_translation_preset("pix2pix").build(4, 4)
+
+
+def test_translation_presets_are_seeded_like_set_random_seed():
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.presets import get_translation_preset
+
+    keras.utils.set_random_seed(4)
+    # Today's architecture, built after a global reseed: the weights the run used to get.
+    unet = generators.UNetGenerator(num_downsamplings=2, filters=4, max_filters=32)
+    patch = PatchGANDiscriminator(
+        num_layers=2, filters=4, conditional=True, norm="batch", name="patchgan"
+    )
+    built = get_translation_preset("pix2pix").build(16, 4, seed=4)
+    assert_weights_equal(weights_of(unet), weights_of(built.generator))
+    assert_weights_equal(weights_of(patch), weights_of(built.discriminator))
+    again = get_translation_preset("pix2pix").build(16, 4, seed=4)
+    assert_weights_equal(weights_of(built), weights_of(again))
+
+
+# --- the model contract, on every family --------------------------------------------------------
+
+
+def _family_models_and_batches():
+    """A tiny model of each family and one batch as `fit` receives it."""
+    from keras_styletransfer.models.gan import GAN
+    from keras_styletransfer.models.presets import get_translation_preset
+
+    rng = np.random.default_rng(0)
+
+    def pictures(count=4, size=16, channels=3):
+        return rng.uniform(-1, 1, (count, size, size, channels)).astype("float32")
+
+    gan = GAN(
+        generators.DCGANGenerator(
+            latent_dim=8, base_size=4, base_filters=8, upsampling_filters=(4,), channels=1
+        ),
+        discriminators.DCGANDiscriminator(image_shape=(8, 8, 1), filters=(4, 8)),
+        seed=0,
+    )
+    styles = ("pencil", "cartoon")
+    return {
+        "gan": (gan, pictures(size=8, channels=1)),
+        "pix2pix": (
+            get_translation_preset("pix2pix").build(16, 4, seed=0),
+            (pictures(), pictures()),
+        ),
+        "cyclegan": (
+            get_translation_preset("cyclegan").build(16, 4, seed=0),
+            (pictures(), pictures()),
+        ),
+        "multistyle": (
+            get_translation_preset("multistyle").build(16, 4, styles, seed=0),
+            (pictures(), pictures(), np.array([0, 1, 0, 1], "int32")),
+        ),
+    }
+
+
+FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle")
+
+
+@pytest.fixture(scope="module")
+def family_models():
+    return _family_models_and_batches()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_keeps_the_model_contract(family, family_models):
+    import tensorflow as tf
+
+    model, data = family_models[family]
+    assert model.family == family
+    assert list(model.networks) == list(model.network_roles)
+    assert model.generator_networks() + model.discriminator_networks() == list(
+        model.networks.values()
+    )
+    # The primary networks of each direction.
+    if family == "cyclegan":
+        assert model.directions == ("AB", "BA")
+        assert model.primary_generator() is model.generator_ab
+        assert model.primary_generator("AB") is model.generator_ab
+        assert model.primary_generator("BA") is model.generator_ba
+        assert model.primary_discriminator("AB") is model.discriminator_b
+        assert model.primary_discriminator("BA") is model.discriminator_a
+    else:
+        assert model.directions == (None,)
+        assert model.primary_generator() is model.generator
+        assert model.primary_discriminator() is model.discriminator
+    with pytest.raises(ValueError, match="directions"):
+        model.primary_generator("XY")
+
+    batch = model.unpack_batch(data)
+    assert tuple(batch) == tuple(model.batch_keys)
+    probe = model.probe_batch(data, size=3, seed=0)
+    assert tuple(probe) == tuple(model.batch_keys)
+    assert all(isinstance(value, np.ndarray) and len(value) == 3 for value in probe.values())
+    # A probe is fixed: the same call gives the same arrays (fixed noise for a noise GAN).
+    again = model.probe_batch(data, size=3, seed=0)
+    for key in probe:
+        np.testing.assert_array_equal(probe[key], again[key])
+
+    terms = model.compute_losses(**batch)
+    assert isinstance(terms, dict) and {"g_loss", "d_loss"} <= set(terms)
+    count = len(next(iter(batch.values())))
+    assert tuple(terms["g_loss"].shape) == (count,) == tuple(terms["d_loss"].shape)
+
+    fakes = model.fake_logits(probe)
+    assert isinstance(fakes, list) and len(fakes) == len(model.directions)
+    assert all(logits.dtype == tf.float32 for logits in fakes)
+    for direction in model.directions:
+        logits = model.discriminator_logits(probe[model.real_image_key], probe, direction)
+        assert logits.dtype == tf.float32 and int(logits.shape[0]) == 3
+    images, verdict = model.real_verdict(probe)
+    assert verdict.dtype == tf.float32 and tuple(verdict.shape) == (3,)
+    assert tuple(images.shape) == tuple(probe[model.real_image_key].shape)
+    generated = model.generate(probe)
+    assert tuple(generated.shape[1:]) == tuple(probe[model.real_image_key].shape[1:])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_config_round_trips_through_the_generic_config(family, family_models):
+    model, _ = family_models[family]
+    rebuilt, config = config_round_trip(model)
+    assert set(model.network_roles) <= set(config)
+    assert type(rebuilt) is type(model) and rebuilt.get_config() == config
+
+
+@pytest.mark.slow
+def test_a_fresh_process_loads_every_family_after_importing_the_package(family_models, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from keras_styletransfer.models import composite
+
+    paths = {}
+    for family, (model, _) in family_models.items():
+        paths[type(model).__name__] = str(tmp_path / f"{family}.keras")
+        model.save(paths[type(model).__name__])
+    style_model = family_models["multistyle"][0]
+    blend = composite.StyleBlendGenerator(
+        style_model.generator, {"pencil": 1, "cartoon": 1}, style_model.domain_names
+    )
+    paths["StyleBlendGenerator"] = str(tmp_path / "blend.keras")
+    blend.save(paths["StyleBlendGenerator"])
+    mixture = composite.MixtureGenerator(
+        [family_models["pix2pix"][0].generator, family_models["cyclegan"][0].generator_ab]
+    )
+    paths["MixtureGenerator"] = str(tmp_path / "mixture.keras")
+    mixture.save(paths["MixtureGenerator"])
+    script = (
+        "import sys, keras, keras_styletransfer\n"
+        "for path in sys.argv[1:]:\n"
+        "    print(type(keras.saving.load_model(path)).__name__)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "KERAS_STYLETRANSFER_LAZY"}
+    environment.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", script, *paths.values()],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=str(tmp_path),
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == list(paths)

@@ -7,10 +7,10 @@ from keras_styletransfer.training.noise import train
 
 
 @pytest.mark.slow
-def test_doc002_preset_trains_to_recognisable_digits_of_most_classes(tmp_path):
-    # `keras-styletransfer train --preset doc002_mnist --epochs 5 --quality`, about 2-3 minutes.
+def test_mnist_dcgan_preset_trains_to_recognisable_digits_of_most_classes(tmp_path):
+    # `keras-styletransfer train --preset mnist_dcgan --epochs 5 --quality`, about 2-3 minutes.
     result = train(
-        TrainConfig(preset="doc002_mnist", epochs=5, measure_quality=True),
+        TrainConfig(preset="mnist_dcgan", epochs=5, measure_quality=True),
         str(tmp_path / "run"),
         verbose=0,
     )

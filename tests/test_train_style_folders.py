@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from keras_styletransfer.cli import main
-from keras_styletransfer.config import TranslationConfig, validate_translation_config
+from keras_styletransfer.config import TranslationConfig
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.training.checks import validate_translation_config
 from keras_styletransfer.training.translation import build_folder_dataset
 
 COLOURS = {"photo": (0, 0, 255), "pencil": (0, 255, 0), "cartoon": (255, 0, 0)}

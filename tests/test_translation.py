@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_styletransfer.models.cyclegan import CycleGAN
+from keras_styletransfer.images import image_psnr, image_ssim
 from keras_styletransfer.layers import ImagePool
-from keras_styletransfer.optimizers import LinearDecayAfter
+from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
-from keras_styletransfer.images import image_psnr
-from keras_styletransfer.images import image_ssim
+from keras_styletransfer.optimizers import LinearDecayAfter
 from tests.helpers import assert_weights_equal, changed_paths, keras_round_trip, weights_of
 
 

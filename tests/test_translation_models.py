@@ -17,13 +17,15 @@ from keras_styletransfer.models.discriminators import (
     patch_receptive_field,
 )
 from keras_styletransfer.models.generators import (
-    TRANSLATION_GENERATOR_PRESETS,
     EncoderDecoderGenerator,
     ResnetGenerator,
     StyleGenerator,
     UNetGenerator,
-    build_translation_generator,
     check_image_size,
+)
+from keras_styletransfer.models.presets import (
+    TRANSLATION_GENERATOR_PRESETS,
+    build_translation_generator,
 )
 from tests.helpers import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
 
@@ -328,21 +330,27 @@ def test_named_generator_presets():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: ResnetGenerator(filters=0), "`filters` must be a positive integer; received 0"),
+        (lambda: ResnetGenerator(filters=0), "filters must be an integer >= 1; received 0"),
         (lambda: ResnetGenerator(num_residual_blocks=2.5), "received 2.5"),
         (lambda: UNetGenerator(dropout=1.0), r"`dropout` must be in \[0, 1\); received 1.0"),
         (lambda: UNetGenerator(dropout=-0.1), "received -0.1"),
-        (lambda: UNetGenerator(num_downsamplings=0), "`num_downsamplings`.*received 0"),
+        (lambda: UNetGenerator(num_downsamplings=0), "num_downsamplings.*received 0"),
         (lambda: EncoderDecoderGenerator(filters=(8, 0)), r"received \(8, 0\)"),
-        (lambda: EncoderDecoderGenerator(bottleneck_channels=0), "`bottleneck_channels`"),
-        (lambda: StyleGenerator(num_styles=0), "`num_styles` must be a positive integer"),
-        (lambda: PatchGANDiscriminator(num_layers=0), "`num_layers`.*received 0"),
+        (
+            lambda: EncoderDecoderGenerator(bottleneck_channels=0),
+            "bottleneck_channels must be an integer >= 1",
+        ),
+        (lambda: StyleGenerator(num_styles=0), "num_styles must be an integer >= 1"),
+        (lambda: PatchGANDiscriminator(num_layers=0), "num_layers.*received 0"),
         (lambda: PatchGANDiscriminator(norm="layer"), "'batch' or 'instance'; received 'layer'"),
         (lambda: PatchGANDiscriminator(conditional="yes"), "received 'yes'"),
-        (lambda: GlobalPoolDiscriminator(num_styles=-1), "integer >= 0; received -1"),
-        (lambda: ReflectionPadding2D(-1), "`padding` must be an integer >= 0; received -1"),
-        (lambda: StyleConditionedNormalization(0), "`num_styles` must be an integer >= 1"),
-        (lambda: ImageSizeCheck(0), "`multiple`"),
+        (
+            lambda: GlobalPoolDiscriminator(num_styles=-1),
+            "num_styles must be an integer >= 0; received -1",
+        ),
+        (lambda: ReflectionPadding2D(-1), "padding must be an integer >= 0; received -1"),
+        (lambda: StyleConditionedNormalization(0), "num_styles must be an integer >= 1"),
+        (lambda: ImageSizeCheck(0), "multiple must be an integer >= 1; received 0"),
     ],
 )
 def test_arguments_are_validated_with_clear_errors(build, message):

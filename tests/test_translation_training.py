@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_styletransfer.config import TranslationConfig, validate_translation_config
+from keras_styletransfer.config import TranslationConfig
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.training.checks import validate_translation_config
 
 OUTPUTS = (
     "config.json",

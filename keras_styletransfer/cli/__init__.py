@@ -1,4 +1,5 @@
-"""The `keras-styletransfer` command: one module per sub-command, shared argument types."""
+"""The `keras-styletransfer` command: one module per sub-command, shared argument types in
+`common`, the parser and dispatch in `main`."""
 
 from keras_styletransfer.cli.main import main
 

@@ -1,9 +1,18 @@
-"""`keras-styletransfer explain`: attribution maps and a report for a trained model's outputs."""
+"""`keras-styletransfer explain`: attribution maps and a report for a trained model's outputs.
+
+    keras-styletransfer explain --model RUN/final.keras [--method integrated_gradients] \\
+        [--target realness] [--style S] INPUT... --out DIR
+"""
 
 from __future__ import annotations
 
 import os
 
+from keras_styletransfer.cli.common import load_tensorflow, positive_int
+from keras_styletransfer.errors import InputError
+
+# The names of `explain.attribution.METHODS` and `explain.targets.TARGETS`, here so that a wrong
+# name is answered before TensorFlow loads (tests/test_explain_cli.py checks that they match).
 METHOD_NAMES = (
     "saliency",
     "gradient_x_input",
@@ -12,6 +21,16 @@ METHOD_NAMES = (
     "grad_cam",
     "patch_map",
 )
+TARGET_NAMES = (
+    "realness",
+    "region_realness",
+    "style",
+    "edit",
+    "cycle",
+    "unit",
+    "realness_of_generated",
+)
+FAMILIES = ("pix2pix", "cyclegan", "multistyle")
 
 
 def add_command(commands):
@@ -23,53 +42,47 @@ def add_command(commands):
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("--model", required=True, help="a .keras file of a trained wrapper")
     parser.add_argument("--method", default="integrated_gradients", help=", ".join(METHOD_NAMES))
-    parser.add_argument("--target", default="realness", help="realness, style, edit, cycle, ...")
+    parser.add_argument("--target", default="realness", help=", ".join(TARGET_NAMES))
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--layer", default=None, help="layer for grad_cam / the unit target")
     parser.add_argument("--style", default=None, help="style name of a multi-style model")
-    parser.add_argument("--steps", type=int, default=32, help="integrated-gradients steps")
-    parser.add_argument("--size", type=int, default=64, help="images are resized to SIZE x SIZE")
+    parser.add_argument("--steps", type=positive_int, default=32, help="integrated-gradients steps")
+    parser.add_argument(
+        "--size", type=positive_int, default=64, help="images are resized to SIZE x SIZE"
+    )
     parser.set_defaults(handler=run)
-
-
-def _load(path):
-    from keras_styletransfer.models.loading import require_wrapper
-
-    return require_wrapper(path, "explain", families=("pix2pix", "cyclegan", "multistyle"))
+    return parser
 
 
 def run(args):
     """Explain every input image; write overlays, report.png and report.html per image."""
-    import numpy as np
-
-    from keras_styletransfer.errors import InputError
-    from keras_styletransfer.explain.attribution import METHODS
-    from keras_styletransfer.explain.report import explanation_report
-    from keras_styletransfer.explain.targets import TARGETS
-    from keras_styletransfer.serving.inference import collect_inputs
-
-    if args.method not in METHODS:
-        raise InputError(f"Unknown method {args.method!r}. Valid methods: {', '.join(METHODS)}.")
-    if args.target not in TARGETS:
-        raise InputError(f"Unknown target {args.target!r}. Valid targets: {', '.join(TARGETS)}.")
-    if args.steps < 1:
-        raise InputError(f"--steps must be >= 1; received {args.steps}.")
-    model = _load(args.model)
-    paths, images, skipped = collect_inputs(args.inputs)
+    if args.method not in METHOD_NAMES:
+        raise InputError(
+            f"Unknown method {args.method!r}. Valid methods: {', '.join(METHOD_NAMES)}."
+        )
+    if args.target not in TARGET_NAMES:
+        raise InputError(
+            f"Unknown target {args.target!r}. Valid targets: {', '.join(TARGET_NAMES)}."
+        )
+    load_tensorflow(args)
     import cv2
 
-    size = args.size
+    from keras_styletransfer.explain.report import explanation_report
+    from keras_styletransfer.images import to_model_range
+    from keras_styletransfer.models.loading import require_wrapper
+    from keras_styletransfer.serving.inference import collect_inputs
+
+    model = require_wrapper(args.model, "explain", families=FAMILIES)
+    paths, images, skipped = collect_inputs(args.inputs)
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
     for path, image in zip(paths, images, strict=True):
-        resized = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-        batch = (resized.astype(np.float32) / 127.5 - 1.0)[None]
+        resized = cv2.resize(image, (args.size, args.size), interpolation=cv2.INTER_AREA)
         name = os.path.splitext(os.path.basename(path))[0]
-        out_dir = os.path.join(args.out, name)
         result = explanation_report(
             model,
-            images=batch,
-            out_dir=out_dir,
+            images=to_model_range(resized)[None],
+            out_dir=os.path.join(args.out, name),
             methods=(args.method,),
             target=args.target,
             layer_name=args.layer,

@@ -4,23 +4,21 @@
         [--version N] [--direction AB|BA] [--styles a,b,c] [--max-pixels N] [--overwrite] \\
         [--no-verify]
 
-Writes `OUT/NAME/VERSION/` (TF Serving's layout), prints its signatures, then loads it back and
-checks every signature against the Keras generator (skip with `--no-verify`).
+Writes `OUT/NAME/VERSION/` (TF Serving's layout, readable by every user), prints its signatures,
+then loads it back and checks every signature against the Keras generator (skip with
+`--no-verify`).
 """
 
 from __future__ import annotations
 
-
-def _non_negative_int(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
+from keras_styletransfer.cli.common import (
+    add_direction_argument,
+    add_overwrite_argument,
+    comma_separated,
+    load_tensorflow,
+    non_negative_int,
+    positive_int,
+)
 
 
 def add_command(commands):
@@ -39,30 +37,30 @@ def add_command(commands):
     )
     parser.add_argument(
         "--version",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=None,
         help="version folder (defaults to the next free integer, 1 at first)",
     )
-    parser.add_argument(
-        "--direction", choices=("AB", "BA"), default="AB", help="CycleGAN: A->B or B->A"
-    )
+    add_direction_argument(parser)
     parser.add_argument(
         "--styles",
+        type=comma_separated("--styles"),
         default=None,
         help="comma-separated names of a multi-style generator's style slots, in index order "
         "(defaults to the names saved with the model)",
     )
     parser.add_argument(
         "--max-pixels",
-        type=_non_negative_int,
+        type=positive_int,
         default=None,
         help="largest height * width a request may send (default 2048 * 2048)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    add_overwrite_argument(parser, help="replace an existing version")
     parser.add_argument(
         "--no-verify", action="store_true", help="skip checking the signatures after writing"
     )
     parser.set_defaults(handler=run)
+    return parser
 
 
 def _format_spec(spec):
@@ -86,29 +84,19 @@ def describe_signatures(signatures):
 
 def run(args):
     """Export, print the signatures, and verify them; returns the exit status."""
-    from keras_styletransfer.errors import InputError
-    from keras_styletransfer.serving.export import (
-        DEFAULT_MAX_PIXELS,
-        export_generator,
-        resolve_generator,
-        verification_sample,
-        verify_export,
-    )
+    load_tensorflow(args)
+    from keras_styletransfer.models.loading import parts_of
+    from keras_styletransfer.serving.export import DEFAULT_MAX_PIXELS, export_generator
+    from keras_styletransfer.serving.verification import verification_sample, verify_export
 
-    if args.max_pixels is not None and args.max_pixels < 1:
-        raise InputError(f"--max-pixels must be at least 1; received {args.max_pixels}.")
-    styles = None
-    if args.styles:
-        styles = [s.strip() for s in args.styles.split(",")]
-        if not all(styles):
-            raise InputError(f"--styles takes names separated by commas; received {args.styles!r}.")
-    generator, carried_names, default_name = resolve_generator(args.model, args.direction)
+    parts = parts_of(args.model, args.direction)
     result = export_generator(
-        generator,
+        parts.model,
         args.out,
-        name=args.name or default_name,
+        name=args.name,
         version=args.version,
-        style_names=styles or carried_names,
+        direction=args.direction,
+        style_names=args.styles,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         overwrite=args.overwrite,
     )
@@ -123,7 +111,10 @@ def run(args):
     if args.no_verify:
         return 0
     checks = verify_export(
-        result.path, generator, verification_sample(generator), style_names=result.style_names
+        result.path,
+        parts.generator,
+        verification_sample(parts.generator),
+        style_names=result.style_names,
     )
     passed = checks.pop("passed")
     for name, check in checks.items():

@@ -7,17 +7,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+from keras_styletransfer.cli.common import load_tensorflow, positive_int
 
 
 def add_command(commands):
@@ -40,16 +30,16 @@ def add_command(commands):
         default="decoder",
         help="generator layers that train: all, decoder, last:K or gradual (default decoder)",
     )
-    parser.add_argument("--steps", type=_positive_int, default=200)
-    parser.add_argument("--images", type=_positive_int, default=8, help="training images")
-    parser.add_argument("--batch-size", type=_positive_int, default=4)
+    parser.add_argument("--steps", type=positive_int, default=200)
+    parser.add_argument("--images", type=positive_int, default=8, help="training images")
+    parser.add_argument("--batch-size", type=positive_int, default=4)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument(
-        "--image-size", type=_positive_int, default=None, help="defaults to the source run's"
+        "--image-size", type=positive_int, default=None, help="defaults to the source run's"
     )
-    parser.add_argument("--steps-per-epoch", type=_positive_int, default=None)
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=None)
     parser.add_argument(
-        "--unfreeze-every", type=_positive_int, default=1, help="gradual: epochs per block"
+        "--unfreeze-every", type=positive_int, default=1, help="gradual: epochs per block"
     )
     parser.add_argument("--out", required=True, help="run directory to write")
     parser.add_argument("--seed", type=int, default=0)
@@ -59,6 +49,7 @@ def add_command(commands):
         help="also train the same architecture from random weights, same images and steps",
     )
     parser.set_defaults(handler=run)
+    return parser
 
 
 def _print_entry(label, style, parts):
@@ -72,9 +63,10 @@ def _print_entry(label, style, parts):
 
 def run(args):
     """Fine-tune, write the run directory, print the held-out scores."""
+    load_tensorflow(args)  # training.freezing, which reads --train, needs Keras
     from keras_styletransfer.training.fine_tune import fine_tune, parse_train_policy
 
-    parse_train_policy(args.train)  # a bad policy fails before TensorFlow loads a model
+    parse_train_policy(args.train)  # a bad policy fails before a model loads
     result = fine_tune(
         args.model,
         args.style,

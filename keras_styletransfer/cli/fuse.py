@@ -8,10 +8,22 @@
     keras-styletransfer fuse --models MULTISTYLE.keras --mode blend \\
         --weights pencil=0.3,cartoon=0.7 [--strength 0.8] --out F.keras
 
-The result is an image -> image generator: `stylize --model F.keras` and `export` take it.
+The result is an image -> image generator: `stylize --model F.keras` and `export` take it. Blend
+weights follow the rule of `stylize --blend` (`validation.style_weights`: finite, >= 0, any
+positive sum; normalised).
 """
 
 from __future__ import annotations
+
+import os
+
+from keras_styletransfer.cli.common import (
+    add_direction_argument,
+    add_strength_argument,
+    load_tensorflow,
+)
+from keras_styletransfer.errors import InputError
+from keras_styletransfer.validation import check_strength, parse_name_weights
 
 MODES = ("interpolate", "average", "choose", "blend")
 
@@ -37,17 +49,14 @@ def add_command(commands):
         default=None,
         help="choose: a discriminator .keras (defaults to the first model's)",
     )
-    parser.add_argument("--strength", type=float, default=1.0, help="blend: 0 (photo) to 1")
-    parser.add_argument(
-        "--direction", choices=("AB", "BA"), default="AB", help="CycleGAN models: A->B or B->A"
-    )
+    add_strength_argument(parser)
+    add_direction_argument(parser)
     parser.add_argument("--out", required=True, help="the .keras file to write")
     parser.set_defaults(handler=run)
+    return parser
 
 
 def _numbers(text):
-    from keras_styletransfer.errors import InputError
-
     try:
         return [float(item) for item in text.split(",")]
     except ValueError:
@@ -56,15 +65,8 @@ def _numbers(text):
         ) from None
 
 
-def _pairs(text):
-    from keras_styletransfer.cli import parse_name_weights
-
-    return parse_name_weights(text, option="--weights for blend")
-
-
 def _check_arguments(args):
-    from keras_styletransfer.errors import InputError
-
+    """Refuse combinations of options that do not fit the mode (before TensorFlow loads)."""
     if args.mode not in MODES:
         raise InputError(f"unknown mode {args.mode!r}; choose one of {', '.join(MODES)}.")
     if not args.out.endswith(".keras"):
@@ -80,53 +82,67 @@ def _check_arguments(args):
             raise InputError(
                 "--mode blend takes one multi-style model and --weights name=weight pairs."
             )
+        parse_name_weights(args.weights, option="--weights for blend")
+        check_strength(args.strength)
     elif count < 2:
         raise InputError(f"--mode {args.mode} fuses at least two --models; received {count}.")
     if args.weights is not None and args.mode in ("interpolate", "choose"):
         raise InputError(f"--weights is for --mode average or blend, not {args.mode}.")
+    if args.mode == "average" and args.weights is not None:
+        _numbers(args.weights)
+
+
+def _blend(args, parts):
+    from keras_styletransfer.models import composite
+
+    if not parts.style_names:
+        raise InputError(
+            f"{args.models[0]!r} is not a multi-style model; blend needs one "
+            "(train-style --family multistyle)."
+        )
+    weights = parse_name_weights(args.weights, option="--weights for blend")
+    return composite.StyleBlendGenerator(
+        parts.generator, weights, parts.style_names, strength=args.strength
+    )
+
+
+def _mixture(args, parts):
+    from keras_styletransfer.models import composite
+    from keras_styletransfer.models.loading import parts_of
+
+    if args.mode == "interpolate":
+        return composite.interpolate(
+            parts[0].generator, parts[1].generator, args.alpha, name="interpolated"
+        )
+    discriminator = None
+    if args.mode == "choose":
+        if args.discriminator:
+            chosen = parts_of(args.discriminator)
+            discriminator = chosen.discriminator or chosen.model
+        else:
+            discriminator = parts[0].discriminator
+        if discriminator is None:
+            raise InputError(
+                f"{args.models[0]!r} holds no discriminator; pass --discriminator D.keras."
+            )
+    return composite.MixtureGenerator(
+        [p.generator for p in parts],
+        mixture_weights=_numbers(args.weights) if args.weights else None,
+        discriminator=discriminator,
+        mode=args.mode,
+    )
 
 
 def run(args):
     """Load the models, fuse them, save and check the result."""
     _check_arguments(args)
+    load_tensorflow(args)
     import numpy as np
 
-    from keras_styletransfer.errors import InputError
-    from keras_styletransfer.models import composite as fusion
+    from keras_styletransfer.models.loading import parts_of
 
-    parts = [fusion.load_parts(path, args.direction) for path in args.models]
-    if args.mode == "blend":
-        generator, _, names = parts[0]
-        if not names:
-            raise InputError(
-                f"{args.models[0]!r} is not a multi-style model; blend needs one "
-                "(train-style --family multistyle)."
-            )
-        fused = fusion.StyleBlendGenerator(
-            generator, _pairs(args.weights), names, strength=args.strength
-        )
-    elif args.mode == "interpolate":
-        fused = fusion.interpolate(parts[0][0], parts[1][0], args.alpha, name="interpolated")
-    else:
-        generators = [generator for generator, _, _ in parts]
-        discriminator = None
-        if args.mode == "choose":
-            if args.discriminator:
-                discriminator = fusion.load_parts(args.discriminator)[0]
-            else:
-                discriminator = parts[0][1]
-            if discriminator is None:
-                raise InputError(
-                    f"{args.models[0]!r} holds no discriminator; pass --discriminator D.keras."
-                )
-        fused = fusion.MixtureGenerator(
-            generators,
-            mixture_weights=_numbers(args.weights) if args.weights else None,
-            discriminator=discriminator,
-            mode=args.mode,
-        )
-    import os
-
+    parts = [parts_of(path, args.direction) for path in args.models]
+    fused = _blend(args, parts[0]) if args.mode == "blend" else _mixture(args, parts)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     fused.save(args.out)
     size = 4 * getattr(fused, "size_multiple", 1)

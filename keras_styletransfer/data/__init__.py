@@ -7,6 +7,7 @@ from keras_styletransfer.data.folders import (
     scan_folder,
     scan_images,
 )
+from keras_styletransfer.data.jitter import decode_rgb
 from keras_styletransfer.data.offline import load_offline_digits, load_offline_photo_crops
 from keras_styletransfer.data.offline_photos import (
     MANIFEST,
@@ -19,8 +20,10 @@ from keras_styletransfer.data.pipeline import (
     check_batch_size,
     check_image_array,
     from_arrays,
+    load_arrays,
     scale_to_unit_range,
 )
+from keras_styletransfer.data.style_folders import from_single_folder, from_style_folders
 from keras_styletransfer.data.styles import (
     STYLES,
     apply_style,
@@ -31,10 +34,7 @@ from keras_styletransfer.data.styles import (
 )
 from keras_styletransfer.data.tfds_source import from_tfds, prepared_builder
 from keras_styletransfer.data.translation import (
-    decode_rgb,
     from_paired_folder,
-    from_single_folder,
-    from_style_folders,
     from_tfds_cycle_gan,
     from_unpaired_folder,
 )
@@ -60,6 +60,7 @@ __all__ = [
     "from_tfds_cycle_gan",
     "from_unpaired_folder",
     "list_image_files",
+    "load_arrays",
     "load_offline_digits",
     "load_offline_photo_crops",
     "load_offline_style_set",

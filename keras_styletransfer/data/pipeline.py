@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.images import to_model_range_tf
 
 
 def check_batch_size(batch_size):
@@ -30,7 +31,7 @@ def scale_to_unit_range(images):
     """
     images = tf.convert_to_tensor(images)
     if images.dtype == tf.uint8:
-        return tf.cast(images, tf.float32) / 127.5 - 1.0
+        return to_model_range_tf(images)
     if images.dtype == tf.uint16:
         return tf.cast(images, tf.float32) / 32767.5 - 1.0
     return tf.cast(images, tf.float32) * 2.0 - 1.0
@@ -124,4 +125,24 @@ def from_arrays(
     dataset = dataset.map(scale_to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
     return finish_pipeline(
         dataset, batch_size, shuffle, seed, repeat, min(len(images), 10_000), drop_remainder
+    )
+
+
+def load_arrays(path, mmap_mode=None):
+    """Images from a .npy file, or from the array named 'images' (else the only one) in a .npz."""
+    try:
+        loaded = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path!r} as a NumPy file: {error}") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded:
+        names = list(loaded.keys())
+        if "images" in names:
+            return loaded["images"]
+        if len(names) == 1:
+            return loaded[names[0]]
+    raise InputError(
+        f"{path!r} holds arrays {names}; name the images array 'images' "
+        "(np.savez(path, images=...))."
     )

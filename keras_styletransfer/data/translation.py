@@ -5,8 +5,8 @@
 - `from_unpaired_folder`: the CycleGAN layout `trainA/ trainB/ testA/ testB/` -> (a, b), the
   two drawn independently.
 - `from_tfds_cycle_gan`: TFDS `cycle_gan/<config>`, prepared locally -> (a, b).
-- `from_style_folders`: one sub-folder per style -> (image, style_index), and the style names.
-- `from_single_folder`: any folder, for inference -> file paths and images at native size.
+- `from_style_folders` / `from_single_folder` (`data.style_folders`): one sub-folder per
+  style -> (image, style_index); any folder for inference.
 
 Every training image goes through the pix2pix / CycleGAN jitter, inside tf.data: resize to
 `load_size` (286), random crop to `crop_size` (256), random horizontal flip. A pair is jittered
@@ -35,7 +35,21 @@ import os
 
 import tensorflow as tf
 
-from keras_styletransfer.data.folders import _to_channels, scan_folder
+from keras_styletransfer.data.folders import scan_folder
+from keras_styletransfer.data.jitter import (
+    _as_rgb,
+    _check_choice,
+    _check_enough,
+    _check_sizes,
+    _check_small,
+    _finish,
+    _make_pair_transform,
+    _make_transform,
+    _require_subfolders,
+    _seed_stream,
+    _sub_seed,
+    decode_rgb,
+)
 from keras_styletransfer.data.pipeline import check_batch_size
 from keras_styletransfer.data.tfds_source import default_tfds_dir, prepared_builder
 from keras_styletransfer.errors import DataSourceError, InputError
@@ -58,178 +72,6 @@ CYCLE_GAN_CONFIGS = (
     "iphone2dslr_flower",
 )
 _UNPAIRED_LAYOUT = "root/trainA, root/trainB, root/testA, root/testB (as TFDS cycle_gan)"
-
-
-# --------------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------------
-
-
-def _check_sizes(load_size, crop_size):
-    for name, value in (("load_size", load_size), ("crop_size", crop_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name} must be a positive integer; received {value!r}.")
-    if load_size < crop_size:
-        raise InputError(
-            f"load_size ({load_size}) must be at least crop_size ({crop_size}): images are "
-            "resized to load_size, then randomly cropped to crop_size (pix2pix: 286 -> 256)."
-        )
-    return int(load_size), int(crop_size)
-
-
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise InputError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; received {value!r}."
-        )
-    return value
-
-
-def _check_small(paths, sizes, crop_size, allow_upscale, what):
-    """Warn (or, with allow_upscale=False, raise) for images smaller than the crop."""
-    small = [
-        path
-        for path, (width, height) in zip(paths, sizes, strict=True)
-        if min(width, height) < crop_size
-    ]
-    if not small:
-        return
-    if not allow_upscale:
-        raise InputError(
-            f"{len(small)} image(s) in {what} are smaller than crop_size={crop_size}, e.g. "
-            f"{small[0]}; use larger images, a smaller crop_size, or allow_upscale=True "
-            "(resize them up)."
-        )
-    logger.warning(
-        "%d image(s) in %s are smaller than crop_size=%d and are resized up, e.g. %s",
-        len(small),
-        what,
-        crop_size,
-        small[0],
-    )
-
-
-def _check_enough(count, batch_size, drop_remainder, what):
-    if drop_remainder and count < batch_size:
-        raise InputError(
-            f"only {count} example(s) in {what} for a batch size of {batch_size}; use a batch "
-            f"size of at most {count} or add images."
-        )
-
-
-def _require_subfolders(root, names, layout):
-    """Raise `DataSourceError` naming the sub-folders of `root` that are missing."""
-    root = os.fspath(root)
-    if not os.path.isdir(root):
-        raise DataSourceError(
-            f"data folder {root!r} does not exist or is not a folder; expected the layout {layout}."
-        )
-    missing = [name for name in names if not os.path.isdir(os.path.join(root, name))]
-    if missing:
-        present = sorted(
-            entry for entry in os.listdir(root) if os.path.isdir(os.path.join(root, entry))
-        )
-        raise DataSourceError(
-            f"{root!r} lacks the sub-folder(s) {', '.join(missing)}; expected the layout "
-            f"{layout}. Sub-folders found: {', '.join(present) if present else 'none'}."
-        )
-
-
-# --------------------------------------------------------------------------------------------
-# Decoding, resizing and jitter (graph functions)
-# --------------------------------------------------------------------------------------------
-
-
-def decode_rgb(path):
-    """Read and decode an image file to RGB uint8 `(H, W, 3)` (gray, alpha, palette and 16-bit
-    converted), in TensorFlow."""
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.uint8)
-    return _as_rgb(image)
-
-
-def _as_rgb(image):
-    return tf.ensure_shape(_to_channels(image, 3), [None, None, 3])
-
-
-def _to_unit_range(image):
-    """float pixels in [0, 255] -> float32 in [-1, 1]."""
-    return tf.clip_by_value(tf.cast(image, tf.float32), 0.0, 255.0) / 127.5 - 1.0
-
-
-def _resize(image, size, mode):
-    """Resize to `size x size` ("stretch") or to short side `size` ("short_side"); float32."""
-    if mode == "stretch":
-        shape = tf.constant([size, size])
-    else:
-        height_width = tf.cast(tf.shape(image)[:2], tf.float64)
-        scale = size / tf.reduce_min(height_width)
-        shape = tf.maximum(tf.cast(tf.round(height_width * scale), tf.int32), size)
-    return tf.image.resize(image, shape, method="bilinear", antialias=True)
-
-
-def _jitter(image, seeds, crop_size):
-    """Random crop to crop_size, then random horizontal flip, of a resized image or of a
-    channel-stacked pair (which then shares the crop and the flip)."""
-    channels = image.shape[-1]
-    image = tf.image.stateless_random_crop(image, [crop_size, crop_size, channels], seeds[0])
-    return tf.image.stateless_random_flip_left_right(image, seeds[1])
-
-
-def _fit(image, crop_size, mode):
-    """Resize straight to crop_size (and centre-crop, for "short_side"): no randomness."""
-    image = _resize(image, crop_size, mode)
-    return tf.image.resize_with_crop_or_pad(image, crop_size, crop_size)
-
-
-def _make_transform(load_size, crop_size, mode, augment):
-    """A function (image, seeds) -> float32 [-1, 1] image of crop_size x crop_size."""
-
-    def transform(image, seeds):
-        if augment:
-            image = _jitter(_resize(image, load_size, mode), seeds, crop_size)
-        else:
-            image = _fit(image, crop_size, mode)
-        return _to_unit_range(image)
-
-    return transform
-
-
-def _make_pair_transform(load_size, crop_size, mode, augment):
-    """Like `_make_transform` for (source, target): the target is resized to the source's shape
-    and the two are cropped and flipped as one 6-channel image."""
-
-    def transform(source, target, seeds):
-        size = load_size if augment else crop_size
-        source = _resize(source, size, mode)
-        target = tf.image.resize(target, tf.shape(source)[:2], method="bilinear", antialias=True)
-        stacked = tf.concat([source, target], axis=-1)
-        if augment:
-            stacked = _jitter(stacked, seeds, crop_size)
-        else:
-            stacked = tf.image.resize_with_crop_or_pad(stacked, crop_size, crop_size)
-        stacked = _to_unit_range(stacked)
-        return stacked[..., :3], stacked[..., 3:]
-
-    return transform
-
-
-def _seed_stream(seed, count=2):
-    """Per-example stateless-op seeds `(count, 2)` int64: deterministic for a given seed, and
-    different in every epoch."""
-    stream = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    return stream.batch(2 * count).map(lambda values: tf.reshape(values, [count, 2]))
-
-
-def _sub_seed(seed, offset):
-    return None if seed is None else int(seed) * 7919 + offset
-
-
-def _finish(dataset, batch_size, repeat, drop_remainder):
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    if repeat:
-        dataset = dataset.repeat()
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -643,133 +485,3 @@ def from_tfds_cycle_gan(
 
     where = f"TFDS {name!r} ({data_dir or default_tfds_dir()})"
     return _unpaired(streams, counts, load, options, where)
-
-
-# --------------------------------------------------------------------------------------------
-# Style folders and inference folders
-# --------------------------------------------------------------------------------------------
-
-
-def _style_subfolders(root):
-    layout = "root/<style name>/<images>: one sub-folder per style"
-    root = os.fspath(root)
-    if not os.path.isdir(root):
-        raise DataSourceError(
-            f"style folder {root!r} does not exist or is not a folder; expected the layout "
-            f"{layout}."
-        )
-    entries = sorted(os.listdir(root))
-    names = [e for e in entries if os.path.isdir(os.path.join(root, e)) and not e.startswith(".")]
-    loose = [e for e in entries if os.path.isfile(os.path.join(root, e))]
-    if not names:
-        raise DataSourceError(
-            f"{root!r} has no sub-folders; expected the layout {layout} (e.g. {root}/monet/, "
-            f"{root}/ukiyoe/)" + (f"; it holds {len(loose)} loose file(s)." if loose else ".")
-        )
-    if loose:
-        logger.warning(
-            "ignored %d file(s) directly in %s: style images belong in one sub-folder per "
-            "style, e.g. %s",
-            len(loose),
-            root,
-            loose[0],
-        )
-    return root, names
-
-
-def from_style_folders(
-    root,
-    load_size=286,
-    crop_size=256,
-    batch_size=1,
-    augment=True,
-    shuffle=True,
-    seed=None,
-    repeat=False,
-    drop_remainder=True,
-    balance=True,
-    resize="stretch",
-    allow_upscale=True,
-):
-    """A `tf.data.Dataset` of (image, style_index) batches from one sub-folder per style.
-
-    Style indices follow the sorted sub-folder names, which are returned with the dataset
-    (`root/cartoon/`, `root/pencil/` -> 0 = "cartoon", 1 = "pencil"). A sub-folder without a
-    readable image is an error; files directly in `root` are ignored with a counted warning.
-
-    Args:
-        root: str. The folder of style sub-folders.
-        load_size, crop_size, batch_size, augment, shuffle, seed, repeat, drop_remainder, resize,
-            allow_upscale: as in `from_paired_folder`.
-        balance: bool. Draw every style equally often (each style's images are repeated as
-            needed), so a style with few images is not drowned out; else every image once per
-            epoch. An epoch has as many examples as there are images either way.
-            Defaults to True.
-
-    Returns:
-        `(dataset, style_names)`: batches `(images float32 (batch, crop, crop, 3) in [-1, 1],
-        style_indices int32 (batch,))`, and the list of style names in index order.
-    """
-    load_size, crop_size = _check_sizes(load_size, crop_size)
-    batch_size = check_batch_size(batch_size)
-    _check_choice(resize, "resize", RESIZE_MODES)
-    root, names = _style_subfolders(root)
-    per_style = []
-    for name in names:
-        scan = scan_folder(os.path.join(root, name), what="style folder")
-        _check_small(scan.files, scan.sizes, crop_size, allow_upscale, f"style folder {name!r}")
-        per_style.append(scan.files)
-    total = sum(len(files) for files in per_style)
-    _check_enough(total, batch_size, drop_remainder, f"{root!r}")
-    streams = []
-    for index, files in enumerate(per_style):
-        stream = tf.data.Dataset.from_tensor_slices(
-            (files, tf.fill([len(files)], tf.constant(index, tf.int32)))
-        )
-        if shuffle:
-            stream = stream.shuffle(
-                len(files), seed=_sub_seed(seed, 20 + index), reshuffle_each_iteration=True
-            )
-        streams.append(stream)
-    if balance and len(streams) > 1:
-        dataset = tf.data.Dataset.sample_from_datasets(
-            [stream.repeat() for stream in streams],
-            weights=[1.0 / len(streams)] * len(streams),
-            seed=_sub_seed(seed, 3),
-            rerandomize_each_iteration=True,
-        ).take(total)
-    else:
-        dataset = streams[0]
-        for stream in streams[1:]:
-            dataset = dataset.concatenate(stream)
-        if shuffle:
-            dataset = dataset.shuffle(total, seed=_sub_seed(seed, 4), reshuffle_each_iteration=True)
-    transform = _make_transform(load_size, crop_size, resize, augment)
-
-    def prepare(item, seeds):
-        path, index = item
-        return transform(decode_rgb(path), seeds), index
-
-    dataset = tf.data.Dataset.zip((dataset, _seed_stream(_sub_seed(seed, 5))))
-    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size, repeat, drop_remainder), list(names)
-
-
-def from_single_folder(folder, recursive=False):
-    """Every readable image of a folder at its native size, for inference (no crop, no resize).
-
-    Args:
-        folder: str. The folder of images.
-        recursive: bool. Also read sub-folders. Defaults to False.
-
-    Returns:
-        `(paths, dataset)`: the readable image files, sorted, and an unbatched
-        `tf.data.Dataset` of float32 `(H, W, 3)` images in [-1, 1], in the same order (sizes
-        differ, so batch with care, e.g. one image at a time).
-    """
-    scan = scan_folder(folder, recursive=recursive, what="image folder")
-    dataset = tf.data.Dataset.from_tensor_slices(scan.files)
-    dataset = dataset.map(
-        lambda path: _to_unit_range(decode_rgb(path)), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return list(scan.files), dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,10 +1,14 @@
 """Explaining style-transfer GANs: targets, attributions, renderings, reports, audits.
 
 The public names below load on first use, so importing this package does not import TensorFlow.
-Submodules: `targets` (what is explained), `attribution` (how), `render` (pictures), `report`,
-`audit` (shortcut detection), `synthetic` (known-truth benchmark), `callbacks` (attributions
-during `fit`), `gradients` (gradient flow, distributions, heatmaps, warnings), `activations`
-(feature maps), `robustness`, `control`, `dissection`, `guided` (explanation-guided training).
+Submodules: `targets` (what is explained), `attribution` (how), `render` (every picture and
+chart), `report`, `audit` (shortcut detection), `synthetic` (known-truth benchmark),
+`callbacks` (attributions and gradient flow during `fit`), `gradients` (the maths of gradient
+flow, distributions, heatmaps, warnings), `activations` (feature maps), `robustness`, `control`,
+`dissection`. Explanation-guided training terms (`saliency_mask`, `locality_penalty`) live with
+the losses, in `keras_styletransfer.losses`.
+
+Explain uses only the public contract of the adversarial wrappers (`AdversarialModel`).
 """
 
 import importlib
@@ -32,7 +36,7 @@ _EXPORTS = {
     "audit_shortcut": "keras_styletransfer.explain.audit",
     "GradCAMCallback": "keras_styletransfer.explain.callbacks",
     "SmoothGradCallback": "keras_styletransfer.explain.callbacks",
-    "GradientFlow": "keras_styletransfer.explain.gradients",
+    "GradientFlow": "keras_styletransfer.explain.callbacks",
     "GradientWarning": "keras_styletransfer.explain.gradients",
     "VanishingGradientWarning": "keras_styletransfer.explain.gradients",
     "ExplodingGradientWarning": "keras_styletransfer.explain.gradients",
@@ -43,12 +47,12 @@ _EXPORTS = {
     "make_probe": "keras_styletransfer.explain.gradients",
     "ActivationMaps": "keras_styletransfer.explain.activations",
     "layer_activations": "keras_styletransfer.explain.activations",
-    "save_feature_maps": "keras_styletransfer.explain.activations",
+    "save_feature_maps": "keras_styletransfer.explain.render",
     "stability_curves": "keras_styletransfer.explain.robustness",
     "attack_generator": "keras_styletransfer.explain.robustness",
     "attack_discriminator": "keras_styletransfer.explain.robustness",
     "explanation_stability": "keras_styletransfer.explain.robustness",
-    "plot_robustness": "keras_styletransfer.explain.robustness",
+    "plot_robustness": "keras_styletransfer.explain.render",
     "fgsm": "keras_styletransfer.explain.robustness",
     "pgd": "keras_styletransfer.explain.robustness",
     "strength_sweep": "keras_styletransfer.explain.control",
@@ -62,8 +66,8 @@ _EXPORTS = {
     "intervene": "keras_styletransfer.explain.dissection",
     "difference_masks": "keras_styletransfer.explain.dissection",
     "grad_cam_masks": "keras_styletransfer.explain.dissection",
-    "saliency_mask": "keras_styletransfer.explain.guided",
-    "locality_penalty": "keras_styletransfer.explain.guided",
+    "saliency_mask": "keras_styletransfer.losses",
+    "locality_penalty": "keras_styletransfer.losses",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,19 +3,22 @@
 `layer_activations` captures layer outputs with a hook on each layer's `call`
 (`explain.targets.LayerCapture`), so it works on functional, functional-subclass, subclassed,
 nested and multi-input models alike: a layer inside a nested model is named by its own name or
-as "outer_model/layer". `save_feature_maps` draws, per layer, the `top_k` channels with the
-largest mean |activation|; `ActivationMaps` writes that grid every epoch during `fit` for
-chosen layers of G or D on a fixed probe batch.
+as "outer_model/layer". `explain.render.save_feature_maps` draws, per layer, the `top_k`
+channels with the largest mean |activation|; `ActivationMaps` writes that grid every epoch
+during `fit` for chosen layers of G or D on a fixed probe batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import keras
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.explain.render import save_feature_maps
+from keras_styletransfer.validation import check_positive_int
 
 
 def layer_paths(model, prefix=""):
@@ -90,13 +93,10 @@ def layer_activations(model, images, layer_names, training=False):
         raise InputError("Pass at least one layer name.")
     layers = [_find(model, name) for name in layer_names]
     captures = [LayerCapture(layer) for layer in layers]
-    for capture in captures:
-        capture.__enter__()
-    try:
+    with contextlib.ExitStack() as stack:
+        for capture in captures:
+            stack.enter_context(capture)
         model(images, training=training)
-    finally:
-        for capture in reversed(captures):
-            capture.__exit__()
     result = {}
     for name, capture in zip(layer_names, captures, strict=True):
         if not capture.outputs:
@@ -106,98 +106,6 @@ def layer_activations(model, images, layer_names, training=False):
             output = output[0]
         result[name] = np.asarray(keras.ops.convert_to_numpy(output))
     return result
-
-
-def top_channels(activation, top_k):
-    """Indices of the `top_k` channels with the largest mean |activation| (last axis)."""
-    activation = np.asarray(activation, dtype=np.float64)
-    strength = np.abs(activation).reshape(-1, activation.shape[-1]).mean(axis=0)
-    order = np.argsort(-strength, kind="stable")
-    return order[: min(top_k, len(order))]
-
-
-def save_feature_maps(activations, path, top_k=8, image_index=0, title=None):
-    """Save a PNG grid of the strongest feature maps of each layer for one image.
-
-    One row per layer: the `top_k` channels with the largest mean |activation| on that image,
-    each on its own colour scale (its channel index and range printed above it). Layers
-    without a spatial map (dense outputs) show their `top_k` strongest units as bars.
-
-    Args:
-        activations: dict name -> array `(batch, H, W, C)` or `(batch, units)` (e.g. from
-            `layer_activations`).
-        path: str. PNG file to write.
-        top_k: int. Channels per layer. Defaults to 8.
-        image_index: int. Which image of the batch. Defaults to 0.
-        title: str. Defaults to None.
-
-    Returns:
-        The path written.
-
-    Raises:
-        InputError: no activations, `top_k` < 1, or `image_index` outside the batch.
-    """
-    if not activations:
-        raise InputError("No activations to draw; pass a dict name -> array.")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise InputError(f"`top_k` must be an integer >= 1; received {top_k!r}.")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(activations)
-    figure, axes = plt.subplots(
-        len(names),
-        top_k,
-        figsize=(1.5 * top_k + 0.6, 1.75 * len(names) + 0.5),
-        squeeze=False,
-    )
-    for row, name in enumerate(names):
-        values = np.asarray(activations[name])
-        if not 0 <= image_index < len(values):
-            raise InputError(
-                f"`image_index` must be in [0, {len(values) - 1}]; received {image_index!r}."
-            )
-        value = values[image_index].astype(np.float64)
-        channels = top_channels(value, top_k)
-        if value.ndim == 3:
-            for column in range(top_k):
-                axis = axes[row][column]
-                axis.axis("off")
-                if column >= len(channels):
-                    continue
-                channel = value[..., channels[column]]
-                axis.imshow(channel, cmap="viridis", interpolation="nearest")
-                label = f"ch {channels[column]}\n[{channel.min():.2g}, {channel.max():.2g}]"
-                axis.set_title(label, fontsize=6)
-        else:
-            flat = value.reshape(-1)
-            for column in range(top_k):
-                axes[row][column].axis("off")
-            axis = axes[row][0]
-            axis.axis("on")
-            axis.bar(range(len(channels)), flat[channels], color="tab:blue")
-            axis.set_xticks(range(len(channels)))
-            axis.set_xticklabels([str(c) for c in channels], fontsize=5, rotation=90)
-            axis.set_title("top units", fontsize=6)
-        axes[row][0].text(
-            -0.08,
-            0.5,
-            name,
-            rotation=90,
-            ha="right",
-            va="center",
-            fontsize=7,
-            transform=axes[row][0].transAxes,
-        )
-    if title:
-        figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
 
 
 class ActivationMaps(keras.callbacks.Callback):
@@ -241,8 +149,7 @@ class ActivationMaps(keras.callbacks.Callback):
             raise InputError(
                 f"`network` must be 'generator' or 'discriminator'; received {network!r}."
             )
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise InputError(f"`every` must be an integer >= 1; received {every!r}.")
+        self.every = check_positive_int(every, "`every`")
         self.output_dir = output_dir
         self.layer_names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
         self.network = network
@@ -250,7 +157,6 @@ class ActivationMaps(keras.callbacks.Callback):
         self.probe_size = probe_size
         self.top_k = top_k
         self.image_index = image_index
-        self.every = every
         self.seed = seed
         self.written = []
         self.last_activations = None
@@ -258,14 +164,15 @@ class ActivationMaps(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         from keras_styletransfer.explain import gradients
 
-        probe = gradients.make_probe(self.model, self.probe_data, self.probe_size, self.seed)
-        generator, discriminator = gradients.primary_networks(self.model)
+        model = self.model
+        probe = gradients.make_probe(model, self.probe_data, self.probe_size, self.seed)
+        generator, discriminator = gradients.primary_networks(model)
         if self.network == "generator":
             self._network = generator
-            self._inputs = gradients.generator_network_inputs(self.model, probe)
+            self._inputs = model.generator_inputs(probe)
         else:
             self._network = discriminator
-            self._inputs = gradients.discriminator_network_inputs(self.model, probe)
+            self._inputs = model.discriminator_inputs(probe)
         for name in self.layer_names:
             _find(self._network, name)  # fail now, not after an epoch of training
 

@@ -40,6 +40,7 @@ from keras_styletransfer.explain.targets import (
     slice_condition,
     unwrap_models,
 )
+from keras_styletransfer.validation import check_positive_int
 
 METHODS = {
     "saliency": "|d score / d pixel|, max over channels",
@@ -180,8 +181,7 @@ def smoothgrad(target, images, num_samples=20, noise=0.15, seed=0):
     Returns:
         np.ndarray (batch, H, W, C): averaged signed gradients.
     """
-    if int(num_samples) < 1:
-        raise InputError(f"num_samples must be >= 1; received {num_samples!r}.")
+    num_samples = check_positive_int(num_samples, "num_samples")
     target = as_target(target)
     images = _as_images(images).numpy()
     batch = images.shape[0]
@@ -221,9 +221,7 @@ def integrated_gradients(
         "difference" (score - baseline_score), "absolute_error" and "relative_error"
         (|sum - difference| / max(|difference|, 1e-8)).
     """
-    steps = int(steps)
-    if steps < 1:
-        raise InputError(f"steps must be >= 1; received {steps!r}.")
+    steps = check_positive_int(steps, "steps")
     target = as_target(target)
     images = _as_images(images).numpy()
     batch = images.shape[0]

@@ -14,6 +14,8 @@
 - `apply_direction`: add `alpha * direction` to the layer's output at every position;
   `slider_strip` saves a PNG with one column per slider value.
 
+Style choices and strengths follow the package's one rule (`keras_styletransfer.validation`:
+`style_weights`, `check_strength` with strength in [0, 1]), as `stylize`, export and fusion.
 `inputs` is whatever the generator takes: an image batch, or for a `StyleGenerator` a dict
 `{"image", "style", "strength"}` (see `style_inputs`).
 """
@@ -25,6 +27,8 @@ import contextlib
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.layers import wrap_layer_call
+from keras_styletransfer.validation import check_strength, style_weights
 
 
 def _tf():
@@ -37,54 +41,21 @@ def _tf():
 
 
 def _style_network(model):
-    """(generator, style names or None) from a StyleGenerator or a MultiStyleGAN."""
-    generator = getattr(model, "generator", model)
-    names = list(model.domain_names) if hasattr(model, "domain_names") else None
-    inputs = list(getattr(generator, "inputs", None) or [])
-    if len(inputs) != 3:
+    """(generator, style slot names, slot count) from a StyleGenerator or a MultiStyleGAN."""
+    from keras_styletransfer.explain.targets import is_style_generator, is_wrapper
+    from keras_styletransfer.models.base import named_input
+
+    generator, names = model, None
+    if is_wrapper(model):
+        generator, names = model.primary_generator(), model.generator_style_names
+    if not is_style_generator(generator):
         raise InputError(
             f"{getattr(model, 'name', model)!r} is not a multi-style generator taking "
             "{'image', 'style', 'strength'}; pass a StyleGenerator or a MultiStyleGAN."
         )
-    from keras_styletransfer.models.base import named_input
-
     count = int(named_input(generator, "style", 1).shape[-1])
-    return generator, names, count
-
-
-def style_weights(style, count, names=None):
-    """A style given as an index, a name or a weight vector, as validated weights (count,).
-
-    Args:
-        style: int index, str name (needs `names`), or a sequence of `count` weights >= 0 with a
-            positive sum (normalised to sum 1).
-        count: int. Number of style slots.
-        names: list of str or None. The slots' names.
-
-    Returns:
-        np.ndarray (count,) float32, summing to 1.
-    """
-    if isinstance(style, str):
-        if not names or style not in names:
-            raise InputError(f"Unknown style {style!r}; valid styles: {names or 'none named'}.")
-        style = names.index(style)
-    if isinstance(style, (int, np.integer)) and not isinstance(style, bool):
-        if not 0 <= style < count:
-            raise InputError(f"style index {style} is out of range; valid: 0..{count - 1}.")
-        weights = np.zeros(count, "float32")
-        weights[style] = 1.0
-        return weights
-    weights = np.asarray(style, dtype="float64").ravel()
-    if weights.shape != (count,):
-        raise InputError(
-            f"style weights must have one entry per style ({count}: {names or 'slots'}); "
-            f"received {weights.shape[0]}."
-        )
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
-        raise InputError(
-            f"style weights must be finite, >= 0 and not all 0; received {weights.tolist()}."
-        )
-    return (weights / weights.sum()).astype("float32")
+    # A bare generator's slots have no names: they are chosen by index.
+    return generator, list(names) if names else [str(index) for index in range(count)], count
 
 
 def style_inputs(images, weights, strength):
@@ -98,29 +69,25 @@ def style_inputs(images, weights, strength):
     }
 
 
-def _check_strength(strength):
-    if isinstance(strength, bool) or not np.isfinite(float(strength)):
-        raise InputError(f"strength must be a finite number; received {strength!r}.")
-    return float(strength)
-
-
 def strength_sweep(model, images, style, strengths=(0.0, 0.25, 0.5, 0.75, 1.0)):
     """Render `images` in one style at several strengths.
 
     Args:
         model: StyleGenerator or MultiStyleGAN.
         images: array (batch, H, W, C) in [-1, 1].
-        style: index, name or weights (see `style_weights`).
-        strengths: sequence of float. 0 returns the images, 1 the full style; values in between
-            (or any trained-unseen value) interpolate continuously. Defaults to 0 .. 1 by 0.25.
+        style: index, name, `{name: weight}` or one weight per slot
+            (`keras_styletransfer.validation.style_weights`).
+        strengths: sequence of float in [0, 1]. 0 returns the images, 1 the full style; values
+            in between (also ones not seen in training) interpolate continuously. Defaults to
+            0 .. 1 by 0.25.
 
     Returns:
         np.ndarray (len(strengths), batch, H, W, C).
     """
-    generator, names, count = _style_network(model)
-    weights = style_weights(style, count, names)
+    generator, names, _ = _style_network(model)
+    weights = style_weights(style, names)
     outputs = [
-        np.asarray(generator(style_inputs(images, weights, _check_strength(s)), training=False))
+        np.asarray(generator(style_inputs(images, weights, check_strength(s)), training=False))
         for s in strengths
     ]
     return np.stack(outputs)
@@ -133,20 +100,15 @@ def blend(model, images, weights, strength=1.0):
         model: StyleGenerator or MultiStyleGAN.
         images: array (batch, H, W, C) in [-1, 1].
         weights: sequence of one weight >= 0 per style slot (normalised to sum 1), or a dict
-            {style name: weight} with a MultiStyleGAN.
-        strength: float. Defaults to 1.
+            {style name: weight} with a MultiStyleGAN
+            (`keras_styletransfer.validation.style_weights`).
+        strength: float in [0, 1]. Defaults to 1.
 
     Returns:
         np.ndarray (batch, H, W, C).
     """
-    generator, names, count = _style_network(model)
-    if isinstance(weights, dict):
-        unknown = sorted(set(weights) - set(names or []))
-        if unknown:
-            raise InputError(f"Unknown styles {unknown}; valid styles: {names}.")
-        weights = [float(weights.get(name, 0.0)) for name in names]
-    weights = style_weights(weights, count, names)
-    inputs = style_inputs(images, weights, _check_strength(strength))
+    generator, names, _ = _style_network(model)
+    inputs = style_inputs(images, style_weights(weights, names), check_strength(strength))
     return np.asarray(generator(inputs, training=False))
 
 
@@ -175,16 +137,8 @@ def layer_hook(model, layer_name, edit):
         The layer.
     """
     layer = find_layer(model, layer_name)
-    original = layer.call
-
-    def edited_call(*args, **kwargs):
-        return edit(original(*args, **kwargs))
-
-    object.__setattr__(layer, "call", edited_call)
-    try:
+    with wrap_layer_call(layer, lambda call, *args, **kwargs: edit(call(*args, **kwargs))):
         yield layer
-    finally:
-        object.__delattr__(layer, "call")
 
 
 def _channels(model, layer_name):
@@ -311,16 +265,11 @@ def sefa_directions(model, layer_name, weight_layer_name=None):
 
 
 def layer_activations(model, inputs, layer_name):
-    """`layer_name`'s output for `inputs`, as a NumPy array."""
-    captured = []
+    """`layer_name`'s output for `inputs`, as a NumPy array (`explain.activations`)."""
+    from keras_styletransfer.explain import activations
 
-    def keep(output):
-        captured.append(output)
-        return output
-
-    with layer_hook(model, layer_name, keep):
-        model(inputs, training=False)
-    return np.asarray(captured[-1])
+    find_layer(model, layer_name)  # this module's message for an unknown layer
+    return activations.layer_activations(model, inputs, [layer_name])[layer_name]
 
 
 def pca_directions(model, inputs, layer_name, count=None):
@@ -389,31 +338,13 @@ def slider_strip(model, inputs, layer_name, direction, alphas, path, images=None
     Returns:
         str: the path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from keras_styletransfer.explain.render import save_grid
+    from keras_styletransfer.images import as_rgb_uint8
 
     outputs = [apply_direction(model, inputs, layer_name, direction, a) for a in alphas]
-    rows = outputs[0].shape[0]
-    columns = len(alphas) + (images is not None)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.6 * rows), squeeze=False)
-
-    def show(axis, image, title):
-        image = np.clip((np.asarray(image) + 1.0) / 2.0, 0, 1)
-        axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
-        axis.set_title(title, fontsize=7)
-        axis.axis("off")
-
-    for row in range(rows):
-        start = 0
-        if images is not None:
-            show(axes[row][0], images[row], "input")
-            start = 1
-        for column, alpha in enumerate(alphas):
-            show(axes[row][start + column], outputs[column][row], f"alpha {alpha:g}")
-    figure.suptitle(f"{layer_name}: slider", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    titles = [f"alpha {alpha:g}" for alpha in alphas]
+    rows = [[as_rgb_uint8(output[row]) for output in outputs] for row in range(len(outputs[0]))]
+    if images is not None:
+        titles = ["input", *titles]
+        rows = [[as_rgb_uint8(images[index]), *row] for index, row in enumerate(rows)]
+    return save_grid(path, rows, titles, title=f"{layer_name}: slider")

@@ -19,12 +19,17 @@ import dataclasses
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.validation import check_number
 
 
 def _tf():
     import tensorflow as tf
 
     return tf
+
+
+def _check_quantile(quantile):
+    return check_number(quantile, "quantile", low=0.0, high=1.0, low_open=True)
 
 
 def threshold_maps(maps, quantile=None, relative=0.5):
@@ -46,12 +51,10 @@ def threshold_maps(maps, quantile=None, relative=0.5):
         raise InputError(f"maps must be (batch, H, W); received shape {maps.shape}.")
     flat = maps.reshape(len(maps), -1)
     if quantile is not None:
-        if not 0 < quantile < 1:
-            raise InputError(f"quantile must be in (0, 1); received {quantile!r}.")
+        quantile = _check_quantile(quantile)
         levels = np.quantile(flat, quantile, axis=1)
     else:
-        if not 0 <= relative <= 1:
-            raise InputError(f"relative must be in [0, 1]; received {relative!r}.")
+        relative = check_number(relative, "relative", low=0.0, high=1.0)
         low, high = flat.min(axis=1), flat.max(axis=1)
         levels = low + relative * (high - low)
     return maps > levels[:, None, None]
@@ -174,8 +177,7 @@ def dissect(model, inputs, layer_name, masks, quantile=0.8):
     masks = np.asarray(masks, bool)
     if masks.ndim != 3:
         raise InputError(f"masks must be (batch, H, W); received shape {masks.shape}.")
-    if not 0 < quantile < 1:
-        raise InputError(f"quantile must be in (0, 1); received {quantile!r}.")
+    quantile = _check_quantile(quantile)
     activations = _activations(model, inputs, layer_name)
     if activations.shape[0] != masks.shape[0]:
         raise InputError(

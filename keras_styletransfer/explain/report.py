@@ -83,8 +83,10 @@ def explanation_report(
         TARGETS,
         build_target,
         is_conditional,
+        is_wrapper,
         unwrap_models,
     )
+    from keras_styletransfer.images import as_rgb_uint8, save_png
 
     if images is None:
         raise InputError("explanation_report needs images.")
@@ -107,7 +109,7 @@ def explanation_report(
     source = images if is_conditional(discriminator_net) else None
     the_target = build_target(
         target,
-        generator=generator if hasattr(generator, "generator_networks") else generator_net,
+        generator=generator if is_wrapper(generator) else generator_net,
         discriminator=discriminator_net,
         style=style,
         mask=mask,
@@ -147,14 +149,14 @@ def explanation_report(
         for index in range(count):
             picture = render.overlay(base[index], method_maps[index], signed=method in _SIGNED)
             path = os.path.join(out_dir, f"{names[index]}_{method}.png")
-            overlays[method].append(render.save_png(path, picture))
+            overlays[method].append(save_png(picture, path))
 
     titles = ["input"] + (["G(x)"] if generated is not None else []) + list(maps)
     rows = []
     for index in range(count):
-        row = [render.to_uint8(images[index])]
+        row = [as_rgb_uint8(images[index])]
         if generated is not None:
-            row.append(render.to_uint8(generated[index]))
+            row.append(as_rgb_uint8(generated[index]))
         base_row = generated if generated is not None else images
         for method in maps:
             base = explained if method not in ("patch_map", "edit") else base_row

@@ -19,18 +19,21 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.images import image_psnr
+from keras_styletransfer.losses import per_example_mean
+from keras_styletransfer.validation import (
+    check_int,
+    check_number,
+    check_positive_int,
+    check_positive_number,
+)
 
 DEFAULT_SIGMAS = (0.0, 0.02, 0.05, 0.1, 0.2)
 DEFAULT_BLUR_SIZES = (1, 3, 5, 7)
 DEFAULT_JPEG_QUALITIES = (100, 75, 50, 25, 10)
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 def _as_images(images):
@@ -44,7 +47,6 @@ def _as_images(images):
 
 def _call(model, images):
     """A model or callable on images, as a float32 tensor (the first output of a list)."""
-    tf = _tf()
     outputs = model(images, training=False) if hasattr(model, "trainable_variables") else None
     if outputs is None:
         outputs = model(images)
@@ -63,9 +65,7 @@ def verdict(discriminator, images):
     Returns:
         A float32 tensor (batch,).
     """
-    tf = _tf()
-    outputs = _call(discriminator, images)
-    return tf.reduce_mean(tf.reshape(outputs, [tf.shape(outputs)[0], -1]), axis=1)
+    return per_example_mean(_call(discriminator, images))
 
 
 # --- perturbations ---------------------------------------------------------------------------
@@ -83,8 +83,7 @@ def gaussian_noise(images, sigma, seed=0):
         np.ndarray of the same shape.
     """
     images = _as_images(images)
-    if sigma < 0:
-        raise InputError(f"sigma must be >= 0; received {sigma!r}.")
+    sigma = check_number(sigma, "sigma", low=0.0)
     if sigma == 0:
         return images.copy()
     noise = np.random.default_rng(seed).normal(0.0, sigma, images.shape).astype("float32")
@@ -101,10 +100,8 @@ def blur(images, kernel_size):
     Returns:
         np.ndarray of the same shape (reflect-padded borders).
     """
-    tf = _tf()
     images = _as_images(images)
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-        raise InputError(f"kernel_size must be an odd integer >= 1; received {kernel_size!r}.")
+    kernel_size = check_positive_int(kernel_size, "kernel_size")
     if kernel_size % 2 == 0:
         raise InputError(f"kernel_size must be odd (1, 3, 5, ...); received {kernel_size}.")
     if kernel_size == 1:
@@ -130,10 +127,8 @@ def jpeg(images, quality):
     Returns:
         np.ndarray of the same shape, in [-1, 1] (quantised to 8 bits like any JPEG).
     """
-    tf = _tf()
     images = _as_images(images)
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise InputError(f"JPEG quality must be an integer in 1..100; received {quality!r}.")
+    quality = check_int(quality, "JPEG quality", low=1, high=100)
     if images.shape[-1] not in (1, 3):
         raise InputError(f"JPEG needs 1 or 3 channels; the images have {images.shape[-1]}.")
     unit = (np.clip(images, -1, 1) + 1.0) / 2.0
@@ -188,12 +183,6 @@ class StabilityCurve:
         return dataclasses.asdict(self)
 
 
-def _psnr(reference, images):
-    error = np.mean((reference - images) ** 2, axis=(1, 2, 3))
-    with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(4.0 / error)  # peak-to-peak 2 in [-1, 1]
-
-
 def stability_curves(
     images,
     generator=None,
@@ -242,7 +231,7 @@ def stability_curves(
             if generator is not None:
                 output = _call(generator, perturbed).numpy()
                 curve.output_change.append(float(np.mean(np.abs(output - clean_output))))
-                curve.output_psnr.append(float(np.mean(_psnr(clean_output, output))))
+                curve.output_psnr.append(float(np.mean(image_psnr(clean_output, output))))
             if discriminator is not None:
                 scores = verdict(discriminator, perturbed).numpy()
                 curve.verdict_change.append(float(np.mean(np.abs(scores - clean_verdict))))
@@ -255,7 +244,6 @@ def stability_curves(
 
 
 def _gradient(objective, images):
-    tf = _tf()
     images = tf.convert_to_tensor(images, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(images)
@@ -316,7 +304,7 @@ def pgd(objective, images, epsilon, steps=10, step_size=None, start=None, score=
     def judge(candidates):
         if score is not None:
             return score(candidates)
-        return objective(_tf().convert_to_tensor(candidates)).numpy()
+        return objective(tf.convert_to_tensor(candidates)).numpy()
 
     best, best_score = current.copy(), judge(current)
     for _ in range(steps):
@@ -367,12 +355,6 @@ class AttackResult:
         return dataclasses.asdict(self)
 
 
-def _check_epsilon(epsilon):
-    if not (isinstance(epsilon, (int, float)) and epsilon > 0):
-        raise InputError(f"epsilon must be a number > 0 (L-inf, [-1, 1] units); got {epsilon!r}.")
-    return float(epsilon)
-
-
 def attack_generator(generator, images, epsilon, steps=10, seed=0):
     """FGSM and PGD that maximise G's output change within an L-inf ball of radius epsilon.
 
@@ -391,9 +373,8 @@ def attack_generator(generator, images, epsilon, steps=10, seed=0):
     Returns:
         AttackResult (flip rates None).
     """
-    tf = _tf()
     images = _as_images(images)
-    epsilon = _check_epsilon(epsilon)
+    epsilon = check_positive_number(epsilon, "epsilon (L-inf, [-1, 1] units)")
     clean = _call(generator, images)
     clean_numpy = clean.numpy()
 
@@ -437,9 +418,8 @@ def attack_discriminator(discriminator, images, epsilon, steps=10, seed=0):
     Returns:
         AttackResult with flip rates.
     """
-    tf = _tf()
     images = _as_images(images)
-    epsilon = _check_epsilon(epsilon)
+    epsilon = check_positive_number(epsilon, "epsilon (L-inf, [-1, 1] units)")
     clean = verdict(discriminator, images).numpy()
     direction = tf.constant(np.where(clean > 0, -1.0, 1.0).astype("float32"))
 
@@ -577,8 +557,7 @@ def explanation_stability(
         if discriminator is None:
             raise InputError("explanation_stability needs explain_fn=... or discriminator=....")
         explain_fn = saliency_explainer(discriminator)
-    if not 0 < top_fraction <= 1:
-        raise InputError(f"top_fraction must be in (0, 1]; received {top_fraction!r}.")
+    top_fraction = check_number(top_fraction, "top_fraction", low=0.0, high=1.0, low_open=True)
 
     def maps_of(batch):
         maps = np.asarray(explain_fn(batch), dtype="float64")
@@ -612,76 +591,3 @@ def explanation_stability(
             )
         )
     return result
-
-
-# --- plot ------------------------------------------------------------------------------------
-
-
-def plot_robustness(path, curves=(), attacks=(), explanation=None):
-    """Save a PNG: one panel per stability curve, plus attack amplification and explanation
-    stability panels when given.
-
-    Args:
-        path: str. PNG file to write.
-        curves: list of StabilityCurve.
-        attacks: list of AttackResult (plotted as change vs epsilon, per method).
-        explanation: ExplanationStability or None.
-
-    Returns:
-        str: the path written.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = len(curves) + (1 if attacks else 0) + (1 if explanation is not None else 0)
-    if not panels:
-        raise InputError("plot_robustness needs curves, attacks or an explanation result.")
-    figure, axes = plt.subplots(1, panels, figsize=(3.6 * panels, 3.2), squeeze=False)
-    axes = list(axes[0])
-    for axis, curve in zip(axes, curves, strict=False):
-        if curve.output_change is not None:
-            axis.plot(curve.values, curve.output_change, "o-", label="mean |G(x')-G(x)|")
-        if curve.verdict_change is not None:
-            axis.plot(curve.values, curve.verdict_change, "s-", label="mean |D(x')-D(x)|")
-            axis.plot(curve.values, curve.verdict_flip_rate, "^--", label="D flip rate")
-        axis.plot(curve.values, curve.input_change, ":", color="grey", label="mean |x'-x|")
-        axis.set_xlabel(curve.parameter)
-        axis.set_title(curve.perturbation)
-        axis.legend(fontsize=6)
-    index = len(curves)
-    if attacks:
-        axis = axes[index]
-        index += 1
-        for target in sorted({a.target for a in attacks}):
-            chosen = sorted((a for a in attacks if a.target == target), key=lambda a: a.epsilon)
-            eps = [a.epsilon for a in chosen]
-            for method, style in (("random", ":"), ("fgsm", "--"), ("pgd", "-")):
-                axis.plot(
-                    eps,
-                    [getattr(a, f"{method}_change") for a in chosen],
-                    style,
-                    marker="o",
-                    label=f"{target[0].upper()} {method}",
-                )
-        axis.set_xlabel("epsilon (L-inf)")
-        axis.set_title("attacks: change")
-        axis.legend(fontsize=6)
-    if explanation is not None:
-        axis = axes[index]
-        axis.plot(explanation.values, explanation.spearman, "o-", label="Spearman")
-        axis.plot(
-            explanation.values,
-            explanation.top_k_overlap,
-            "s-",
-            label=f"top-{explanation.top_fraction:.0%} overlap",
-        )
-        axis.set_ylim(0, 1.05)
-        axis.set_xlabel(f"{explanation.perturbation}: {explanation.parameter}")
-        axis.set_title("explanation stability")
-        axis.legend(fontsize=6)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path

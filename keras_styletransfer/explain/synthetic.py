@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.seeding import seeded
 
 
 @dataclasses.dataclass
@@ -183,7 +184,7 @@ def small_discriminator(
         num_layers: int. Defaults to 2.
         num_styles: int. Style head of a global-pool D. Defaults to 0.
         norm: str. "batch" or "instance". Defaults to "batch".
-        seed: int. Seeds Keras' initialisers. Defaults to 0.
+        seed: int. Seeds the initial weights (`seeding.seeded`). Defaults to 0.
 
     Returns:
         keras.Model.
@@ -195,23 +196,23 @@ def small_discriminator(
         PatchGANDiscriminator,
     )
 
-    keras.utils.set_random_seed(seed)
-    if kind in ("patchgan", "conditional_patchgan"):
-        discriminator = PatchGANDiscriminator(
-            num_layers=num_layers,
-            filters=filters,
-            conditional=kind == "conditional_patchgan",
-            norm=norm,
-        )
-    elif kind == "global_pool":
-        discriminator = GlobalPoolDiscriminator(
-            num_layers=num_layers, filters=filters, num_styles=num_styles, norm=norm
-        )
-    else:
-        raise InputError(
-            f"Unknown discriminator kind {kind!r}. Valid: patchgan, global_pool, "
-            "conditional_patchgan."
-        )
+    with seeded(seed):
+        if kind in ("patchgan", "conditional_patchgan"):
+            discriminator = PatchGANDiscriminator(
+                num_layers=num_layers,
+                filters=filters,
+                conditional=kind == "conditional_patchgan",
+                norm=norm,
+            )
+        elif kind == "global_pool":
+            discriminator = GlobalPoolDiscriminator(
+                num_layers=num_layers, filters=filters, num_styles=num_styles, norm=norm
+            )
+        else:
+            raise InputError(
+                f"Unknown discriminator kind {kind!r}. Valid: patchgan, global_pool, "
+                "conditional_patchgan."
+            )
     for layer in discriminator.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.8
@@ -230,16 +231,23 @@ def train_discriminator(
         epochs: int. Defaults to 8.
         batch_size: int. Defaults to 32.
         learning_rate: float. Adam's. Defaults to 2e-3.
-        seed: int. Shuffling seed. Defaults to 0.
+        seed: int. Seed of the NumPy stream that orders each epoch. Defaults to 0.
 
     Returns:
         float: training accuracy (mean logit's sign against the labels) after training.
     """
     import keras
 
-    keras.utils.set_random_seed(seed)
+    # Seeded data, not a global seed: each epoch's order comes from a NumPy stream of `seed`.
+    order_stream = np.random.default_rng(seed)
+    images = np.asarray(images, np.float32)
+    labels = np.asarray(labels, np.float32)
     discriminator.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_patch_loss)
-    discriminator.fit(images, labels, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    for _ in range(epochs):
+        order = order_stream.permutation(len(images))
+        discriminator.fit(
+            images[order], labels[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0
+        )
     return discriminator_accuracy(discriminator, images, labels)
 
 

@@ -37,44 +37,59 @@ def _tf():
     return tf
 
 
+def is_wrapper(value):
+    """Whether `value` is one of the package's adversarial wrappers (an `AdversarialModel`)."""
+    if value is None:
+        return False
+    from keras_styletransfer.models.adversarial import AdversarialModel
+
+    return isinstance(value, AdversarialModel)
+
+
 def unwrap_models(model=None, generator=None, discriminator=None):
     """Pick the generator(s), discriminator and style names out of a wrapper or plain networks.
 
+    A wrapper gives its primary generator and discriminator (its first direction's: a
+    CycleGAN's G: A -> B, judged by D_B), the generator of the opposite direction as the
+    backward generator, and its generator's style slots.
+
     Args:
-        model: a `GAN`, `Pix2Pix`, `CycleGAN` or `MultiStyleGAN` wrapper, or None. Defaults to
-            None.
+        model: an adversarial wrapper (`GAN`, `Pix2Pix`, `CycleGAN`, `MultiStyleGAN`), or None.
+            Defaults to None.
         generator: keras.Model, a (G, F) pair, or a wrapper. Defaults to None.
         discriminator: keras.Model or a wrapper. Defaults to None.
 
     Returns:
-        dict with keys "generator", "backward_generator", "discriminator", "style_names",
-        "content_index" (None where unknown).
+        dict with keys "generator", "backward_generator", "discriminator", "style_names" (the
+        generator's style slots), "content_index" (the slot that is not a target style: a
+        MultiStyleGAN's photo domain) (None where unknown).
     """
-    found = {
-        "generator": None,
-        "backward_generator": None,
-        "discriminator": None,
-        "style_names": None,
-        "content_index": None,
-    }
+    found = dict.fromkeys(
+        ("generator", "backward_generator", "discriminator", "style_names", "content_index")
+    )
     for candidate in (model, generator, discriminator):
-        if candidate is None:
+        if not is_wrapper(candidate):
             continue
-        if hasattr(candidate, "generator_ab"):  # CycleGAN: G = A -> B, judged by D_B.
-            found["generator"] = found["generator"] or candidate.generator_ab
-            found["backward_generator"] = candidate.generator_ba
-            found["discriminator"] = found["discriminator"] or candidate.discriminator_b
-        elif hasattr(candidate, "generator_networks") and hasattr(candidate, "discriminator"):
-            found["generator"] = found["generator"] or candidate.generator
-            found["discriminator"] = found["discriminator"] or candidate.discriminator
-            if hasattr(candidate, "domain_names"):
-                found["style_names"] = list(candidate.domain_names)
-                found["content_index"] = candidate.content_index
+        direction = candidate.directions[0]
+        if found["generator"] is None:
+            found["generator"] = candidate.primary_generator(direction)
+        if found["discriminator"] is None:
+            found["discriminator"] = candidate.primary_discriminator(direction)
+        others = [d for d in candidate.directions if d != direction]
+        if others:
+            found["backward_generator"] = candidate.primary_generator(others[0])
+        slots = candidate.generator_style_names
+        if slots is not None:
+            found["style_names"] = list(slots)
+            targets = set(candidate.style_names)
+            found["content_index"] = next(
+                (index for index, name in enumerate(slots) if name not in targets), None
+            )
     if isinstance(generator, tuple | list):
         found["generator"], found["backward_generator"] = generator
-    elif generator is not None and not hasattr(generator, "generator_networks"):
+    elif generator is not None and not is_wrapper(generator):
         found["generator"] = generator
-    if discriminator is not None and not hasattr(discriminator, "generator_networks"):
+    if discriminator is not None and not is_wrapper(discriminator):
         found["discriminator"] = discriminator
     return found
 
@@ -144,28 +159,32 @@ def _all_layers(network):
 
 
 class LayerCapture:
-    """Context manager wrapping a layer's `call` so its outputs are kept (on the gradient tape).
+    """Context manager hooking a layer's `call` so its outputs are kept (on the gradient tape).
 
-    Works on functional, subclassed, nested and multi-input models, eagerly or in tf.function.
+    Built on `keras_styletransfer.layers.wrap_layer_call`: works on functional, subclassed,
+    nested and multi-input models, eagerly or in tf.function.
     """
 
     def __init__(self, layer):
         self.layer = layer
         self.outputs = []
+        self._hook = None
+
+    def _keep(self, call, *args, **kwargs):
+        output = call(*args, **kwargs)
+        self.outputs.append(output)
+        return output
 
     def __enter__(self):
-        original = self.layer.call
+        from keras_styletransfer.layers import wrap_layer_call
 
-        def capturing_call(*args, **kwargs):
-            output = original(*args, **kwargs)
-            self.outputs.append(output)
-            return output
-
-        object.__setattr__(self.layer, "call", capturing_call)
+        self._hook = wrap_layer_call(self.layer, self._keep)
+        self._hook.__enter__()
         return self
 
     def __exit__(self, *exc):
-        object.__delattr__(self.layer, "call")
+        hook, self._hook = self._hook, None
+        hook.__exit__(*(exc or (None, None, None)))
         return False
 
     @property
@@ -182,12 +201,10 @@ def _first_output(outputs):
 
 
 def _per_image_mean(tensor):
+    from keras_styletransfer.losses import per_example_mean
+
     tf = _tf()
-    tensor = tf.cast(tensor, tf.float32)
-    rank = len(tensor.shape)
-    if rank == 1:
-        return tensor
-    return tf.reduce_mean(tensor, axis=list(range(1, rank)))
+    return per_example_mean(tf.cast(tensor, tf.float32))
 
 
 class Target:
@@ -527,7 +544,7 @@ def as_target(model_or_target, **kwargs):
     """A `Target` as is; a keras.Model as the mean of its (first) output; a wrapper: realness."""
     if isinstance(model_or_target, Target):
         return model_or_target
-    if hasattr(model_or_target, "generator_networks"):
+    if is_wrapper(model_or_target):
         return build_target("realness", discriminator=model_or_target, **kwargs)
     import keras
 

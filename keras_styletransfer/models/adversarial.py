@@ -9,11 +9,20 @@ metric trackers and the saving of random-number state the same for all of them.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import keras
 import tensorflow as tf
 
-from keras_styletransfer.losses import per_example_mean
+from keras_styletransfer.losses import (
+    guide_images,
+    locality_penalty,
+    per_example_mean,
+    reduce_over_global_batch,
+    saliency_mask,
+)
 from keras_styletransfer.replicas import as_step_logs
+from keras_styletransfer.validation import check_positive_int, check_weight
 
 
 def default_optimizer():
@@ -32,18 +41,7 @@ def build_optimizer(optimizer, variables):
         optimizer.build(variables)
 
 
-def check_weight(value, name):
-    """A loss weight as a float >= 0, or a clear error."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a number >= 0; received {value!r}.") from None
-    if not value >= 0:  # also catches NaN
-        raise ValueError(f"`{name}` must be a number >= 0; received {value!r}.")
-    return value
-
-
-def _first_batch(data):
+def first_batch(data):
     if isinstance(data, tf.data.Dataset):
         for batch in data.take(1):
             return batch
@@ -87,17 +85,30 @@ class AdversarialModel(keras.Model):
     - `generator_inputs(batch)` / `discriminator_inputs(batch)`: what the primary networks are
       called with on the batch's real data; `generate(batch, training=False)`: the primary
       generator's outputs on the batch.
+    - `adversarial_loss`: the loss pair in use (`losses.AdversarialLoss`: `generator`,
+      `real_half`, `fake_half`, `decision_threshold`).
+    - `random_states()`: every random-number state training advances (saved with the model).
     - `discriminator_logits(images, batch=None, direction=None, training=False)`: the primary
       discriminator's float32 adversarial logits on `images` (a conditional discriminator takes
       its condition from `batch`); `fake_logits(batch, training)`: D's logits on G's outputs, one
       tensor per direction; `real_verdict(batch, training)`: `(real images, D's mean logit per
       image)`.
 
-    Subclasses set `self.seed_generator`, call `self._make_trackers(names)` in `__init__`, and
-    implement `networks` and the batch-dependent methods.
+    Subclasses list their networks' attribute names in `network_roles`, store every other
+    constructor argument as the attribute of the same name (`loss` as `loss_name`), which is
+    what `get_config` saves, set `self.seed_generator`, call `self._make_trackers(names)` in
+    `__init__`, and implement the batch-dependent methods.
+
+    Every family takes two options of explanation-guided training (`losses.guide_images`,
+    `losses.locality_penalty`): `explanation_guidance` (float, xAI-GAN: G's gradient on the images
+    D judges is multiplied by `1 + weight * mask`, mask = D's saliency of them) and, in the
+    translation families, `locality_weight` (float, weight of `mean((1 - mask) * |G(x) - x|)`,
+    edits outside the region D's saliency marks, tracked as `locality_loss`). Both default to 0:
+    off, and training is bit-identical to a model without them.
     """
 
     family = None
+    network_roles = ("generator", "discriminator")
     directions = (None,)
     batch_keys = ()
     generator_input_key = None
@@ -105,7 +116,8 @@ class AdversarialModel(keras.Model):
 
     @property
     def networks(self):
-        raise NotImplementedError
+        """`{role: network}`, in `network_roles` order."""
+        return {role: getattr(self, role) for role in self.network_roles}
 
     def generator_networks(self):
         return [net for role, net in self.networks.items() if role.startswith("generator")]
@@ -122,12 +134,18 @@ class AdversarialModel(keras.Model):
         return None
 
     def _check_direction(self, direction):
-        if direction not in self.directions and not (direction == "AB" and self.directions == (None,)):
+        if (
+            direction is not None
+            and direction not in self.directions
+            and not (direction == "AB" and self.directions == (None,))
+        ):
             choices = [d for d in self.directions if d is not None] or [None]
             raise ValueError(
                 f"a {type(self).__name__} has the directions {choices}; received {direction!r}."
             )
-        return direction if direction is not None else self.directions[0]
+        if direction is None or self.directions == (None,):
+            return self.directions[0]
+        return direction
 
     def primary_generator(self, direction=None):
         self._check_direction(direction)
@@ -156,9 +174,8 @@ class AdversarialModel(keras.Model):
             raise ValueError(
                 "a probe needs data: one batch like those `fit` receives, or a dataset."
             )
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"the probe size must be an integer >= 1; received {size!r}.")
-        batch = _first_batch(data)
+        size = check_positive_int(size, "the probe size")
+        batch = first_batch(data)
         try:
             tensors = self.unpack_batch(batch)
         except (ValueError, TypeError) as error:
@@ -214,7 +231,8 @@ class AdversarialModel(keras.Model):
             generator_optimizer: keras.optimizers.Optimizer or its config name. Defaults to
                 Adam(2e-4, beta_1=0.5).
             discriminator_optimizer: keras.optimizers.Optimizer or name. Defaults to the same.
-            metrics: list of `keras_styletransfer.metrics.ImageMetric` (FID, KID, style score),
+            metrics: list of image metrics (FID, KID, style score: metrics whose class sets
+                `is_image_metric = True`, as `keras_styletransfer.metrics.ImageMetric` does),
                 updated in `test_step` on the generated images against the evaluation targets,
                 so `evaluate`, `fit(validation_data=...)`, `EarlyStopping` and
                 `ModelCheckpoint` see them. Not saved in a `.keras` file's compile config: pass
@@ -223,11 +241,10 @@ class AdversarialModel(keras.Model):
                 `optimizer` and `loss` are not accepted: the model has two optimizers and
                 computes its own losses.
         """
-        from keras_styletransfer.metrics import ImageMetric
-
         image_metrics = list(kwargs.pop("metrics", None) or [])
         for metric in image_metrics:
-            if not isinstance(metric, ImageMetric):
+            # A class attribute, not an isinstance check: models do not import `metrics`.
+            if getattr(type(metric), "is_image_metric", False) is not True:
                 raise TypeError(
                     f"{type(self).__name__}.compile(metrics=...) takes image metrics from "
                     "keras_styletransfer.metrics (FrechetDistance, KernelDistance, StyleScore); "
@@ -270,6 +287,41 @@ class AdversarialModel(keras.Model):
         build_optimizer(self.generator_optimizer, self.generator_variables())
         build_optimizer(self.discriminator_optimizer, self.discriminator_variables())
 
+    # --- config -----------------------------------------------------------------------------
+
+    # A constructor argument whose attribute has another name.
+    _config_attributes: ClassVar[dict] = {"loss": "loss_name"}
+
+    def _family_config(self):
+        """The family's own constructor arguments: every parameter of `__init__` but the
+        networks and the name, read back from the attribute of the same name."""
+        import inspect
+
+        skip = {"self", "name", *self.network_roles}
+        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return {
+            key: getattr(self, self._config_attributes.get(key, key))
+            for key, parameter in inspect.signature(type(self).__init__).parameters.items()
+            if key not in skip and parameter.kind not in variadic
+        }
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            **{
+                role: keras.saving.serialize_keras_object(network)
+                for role, network in self.networks.items()
+            },
+            **self._family_config(),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for role in cls.network_roles:
+            config[role] = keras.saving.deserialize_keras_object(config[role])
+        return cls(**config)
+
     def _require_compiled(self):
         if self.generator_optimizer is None:
             raise RuntimeError(f"Call {type(self).__name__}.compile() before fit().")
@@ -301,7 +353,9 @@ class AdversarialModel(keras.Model):
     # other dropout masks; they are stored here, in a fixed order, with the model's own variables.
     _SEED_STATE_PREFIX = "seed_state_"
 
-    def _seed_states(self):
+    def random_states(self):
+        """Every random-number state that training advances: the model's own stream and its
+        layers' (dropout). Saved with the model; restoring them restores the draws."""
         states = [self.seed_generator.state]
         for model in (*self.generator_networks(), *self.discriminator_networks()):
             states += [v for v in model.variables if is_seed_state(v)]
@@ -309,12 +363,12 @@ class AdversarialModel(keras.Model):
 
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        for index, state in enumerate(self._seed_states()):
+        for index, state in enumerate(self.random_states()):
             store[f"{self._SEED_STATE_PREFIX}{index}"] = state.numpy()
 
     def load_own_variables(self, store):
         keys = list(store.keys())
-        for index, state in enumerate(self._seed_states()):
+        for index, state in enumerate(self.random_states()):
             key = f"{self._SEED_STATE_PREFIX}{index}"
             if key in keys:
                 state.assign(store[key])
@@ -357,6 +411,34 @@ class AdversarialModel(keras.Model):
         gradients = tape.gradient(loss, variables, output_gradients=output_gradients)
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
+    def _discriminator_then_generator_step(self, make_fakes, discriminator_terms, generator_terms):
+        """One step of the plan "fakes once; update D on them; update G against the new D".
+
+        `make_fakes()` runs the generator in training mode (recorded for G's gradient);
+        `discriminator_terms(detached_fakes)` and `generator_terms(fakes)` return dicts with
+        `d_loss` / `g_loss` per example. D is updated first on the detached fakes; G is then
+        updated on its terms, judged by the updated D, whose statistics are put back afterwards.
+
+        Returns:
+            `(terms, fakes)`: D's and G's terms in one dict, and the fakes.
+        """
+        with tf.GradientTape() as g_tape:
+            fakes = make_fakes()
+            with g_tape.stop_recording():
+                with tf.GradientTape() as d_tape:
+                    terms = discriminator_terms(tf.stop_gradient(fakes))
+                    d_loss = reduce_over_global_batch(terms["d_loss"])
+                self._apply(
+                    self.discriminator_optimizer, d_tape, d_loss, self.discriminator_variables()
+                )
+                snapshot = self._frozen_discriminator_state()
+            g_terms = generator_terms(fakes)
+            g_loss = reduce_over_global_batch(g_terms["g_loss"])
+        self._apply(self.generator_optimizer, g_tape, g_loss, self.generator_variables())
+        self._restore(snapshot)
+        terms.update(g_terms)
+        return terms, fakes
+
     def _update_image_metrics(self, targets, generate, style_indices=None):
         """Update the compiled image metrics on `generate()`'s images against `targets`."""
         if not self.image_metrics:
@@ -376,7 +458,7 @@ class AdversarialModel(keras.Model):
             self.trackers[name].update_state(terms[name])
         return as_step_logs({name: self.trackers[name].result() for name in updated})
 
-    # --- explanation-guided training (keras_styletransfer.explain.guided) -----------------------
+    # --- explanation-guided training (keras_styletransfer.losses) ---------------------------------
 
     def _set_explanation_options(self, explanation_guidance, locality_weight=0.0):
         """Store the xAI-GAN guidance and locality weights (call before `_make_trackers`).
@@ -389,12 +471,6 @@ class AdversarialModel(keras.Model):
         self.explanation_guidance = check_weight(explanation_guidance, "explanation_guidance")
         self.locality_weight = check_weight(locality_weight, "locality_weight")
 
-    def _explanation_config(self):
-        return {
-            "explanation_guidance": self.explanation_guidance,
-            "locality_weight": self.locality_weight,
-        }
-
     def _guide(self, discriminate, images, training=True):
         """`images`, with D's explanation shaping their gradient when guidance is on.
 
@@ -402,9 +478,6 @@ class AdversarialModel(keras.Model):
         """
         if not self.explanation_guidance or not training:
             return images
-        # Imported here: explain/guided.py needs only TensorFlow, so there is no cycle.
-        from keras_styletransfer.explain.guided import guide_images
-
         return guide_images(discriminate, images, self.explanation_guidance)
 
     def _add_locality(self, terms, discriminate, source_images, output_images):
@@ -412,26 +485,11 @@ class AdversarialModel(keras.Model):
         to `terms["g_loss"]`; CycleGAN calls it once per direction."""
         if not self.locality_weight:
             return terms
-        from keras_styletransfer.explain.guided import locality_penalty, saliency_mask
-
         mask = saliency_mask(discriminate, output_images)
         penalty = locality_penalty(source_images, output_images, mask)
         terms["locality_loss"] = terms.get("locality_loss", 0.0) + penalty
         terms["g_loss"] = terms["g_loss"] + self.locality_weight * penalty
         return terms
-
-
-# --- serialisation of sub-models -----------------------------------------------------------
-
-def serialize_network(model):
-    return keras.saving.serialize_keras_object(model)
-
-
-def deserialize_networks(config, *keys):
-    config = dict(config)
-    for key in keys:
-        config[key] = keras.saving.deserialize_keras_object(config[key])
-    return config
 
 
 def unpack_pair(data, what):

@@ -24,11 +24,13 @@ def as_tuple(values, name):
     return result
 
 
-def check_positive_int(value, name):
-    """Return `value` as an int if it is a positive integer, else raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
-    return value
+def check_dropout(dropout):
+    """A dropout rate as a float in [0, 1), or a clear ValueError."""
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float):
+        raise ValueError(f"`dropout` must be a number in [0, 1); received {dropout!r}.")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1); received {dropout!r}.")
+    return float(dropout)
 
 
 class GraphModel(keras.Model):

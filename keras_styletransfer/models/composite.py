@@ -1,13 +1,13 @@
-"""Fusing trained generators (document 004): interpolation, output mixtures and style blends.
+"""Fusing trained generators: interpolation, output mixtures and style blends.
 
-Document 004 fuses several GANs into a mixture "for diversity and robustness". Three ways, each
+Several GANs fused into one, "for diversity and robustness". Three ways, each
 giving an ordinary Keras model (image in, image out) that saves as `.keras`, reloads, and exports
 like any other generator (`model.export(path)`):
 
 - `interpolate(generator_a, generator_b, alpha)`: network interpolation (Wang et al., 2019): a new
   generator of the same architecture whose every weight is (1 - alpha) * A + alpha * B. Useful
-  between models fine-tuned from one another (`keras_styletransfer.training.fine_tune`), whose weights
-  stay close; two models trained from different random starts do not interpolate meaningfully.
+  between models fine-tuned from one another (`training.fine_tune`), whose weights stay close;
+  two models trained from different random starts do not interpolate meaningfully.
 - `MixtureGenerator(generators, weights)`: the weighted average of the generators' outputs; or,
   with a discriminator and `mode="choose"`, per image the output that the discriminator judges
   most real (the highest mean logit).
@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.validation import check_number, check_strength, style_weights
 
 _PACKAGE = "keras_styletransfer"
 MIXTURE_MODES = ("average", "choose")
@@ -121,11 +122,7 @@ def check_mixture_weights(weights, count, tolerance=1e-6):
 
 
 def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.floating):
-        raise InputError(f"alpha must be a number in [0, 1]; received {alpha!r}.")
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise InputError(f"alpha must be in [0, 1] (0 gives A, 1 gives B); received {alpha!r}.")
-    return float(alpha)
+    return check_number(alpha, "alpha (0 gives A, 1 gives B)", low=0.0, high=1.0)
 
 
 # --- interpolation --------------------------------------------------------------------------------
@@ -366,40 +363,31 @@ class MixtureGenerator(keras.Model):
 # --- style blends ---------------------------------------------------------------------------------
 
 
-def style_blend(weights, style_names, tolerance=1e-6):
-    """The `style` input of a `StyleGenerator` for a mix of styles, strictly validated.
+def style_blend(weights, style_names):
+    """The `style` input of a `StyleGenerator` for a mix of styles.
+
+    The one style rule of the package (`validation.style_weights`), so `fuse --weights a=1,b=1`
+    is accepted exactly like `stylize --blend a=1,b=1`: weights finite and >= 0 with a positive
+    sum, normalised to sum to 1.
 
     Args:
-        weights: dict {style name: weight}, or a sequence of weights in `style_names` order.
+        weights: dict {style name or index: weight}, a sequence of weights in `style_names`
+            order, or one style name or index.
         style_names: list of str. The generator's style slots in order (a MultiStyleGAN's
             `domain_names`).
-        tolerance: float. Allowed |sum - 1|. Defaults to 1e-6.
 
     Returns:
         float32 array `(len(style_names),)`: non-negative, summing to 1.
 
     Raises:
-        InputError: for an unknown or repeated name, a negative or non-finite weight, or weights
-            that do not sum to 1.
+        InputError: for an unknown name, a negative or non-finite weight, weights that are all
+            0, or a sequence of the wrong length.
 
     Example:
         >>> style_blend({"pencil": 0.3, "cartoon": 0.7}, ["pencil", "cartoon", "photo"])
         array([0.3, 0.7, 0. ], dtype=float32)
     """
-    names = [str(n) for n in style_names]
-    if isinstance(weights, dict):
-        unknown = [k for k in weights if k not in names]
-        if unknown:
-            raise InputError(f"unknown style(s) {unknown}; this model knows {names}.")
-        values = [weights.get(name, 0.0) for name in names]
-    else:
-        values = list(weights)
-        if len(values) != len(names):
-            raise InputError(
-                f"give one weight per style {names}: {len(names)} weights; received {len(values)}."
-            )
-    vector = np.asarray(check_mixture_weights(values, len(names), tolerance), np.float32)
-    return vector
+    return style_weights(weights, style_names)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -446,15 +434,13 @@ class StyleBlendGenerator(keras.Model):
         name="style_blend_generator",
         **kwargs,
     ):
-        from keras_styletransfer.serving.inference import check_strength
-
         if not isinstance(generator, keras.Model) or len(generator.inputs or []) != 3:
             raise InputError(
                 "StyleBlendGenerator takes a multi-style generator with inputs [image, style, "
                 f"strength]; received {getattr(generator, 'name', generator)!r}."
             )
         vector = style_blend(style_weights, style_names)
-        strength = float(check_strength(strength))
+        strength = check_strength(strength)
         inner = generator if generator.name == "styled_generator" else None
         inner = inner or copy_model(generator, name="styled_generator")
         images = keras.Input(shape=inner.inputs[0].shape[1:], name="image")

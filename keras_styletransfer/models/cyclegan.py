@@ -13,14 +13,8 @@ import tensorflow as tf
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.images import image_psnr, image_ssim
 from keras_styletransfer.layers import ImagePool
-from keras_styletransfer.models.adversarial import (
-    AdversarialModel,
-    check_model,
-    check_weight,
-    deserialize_networks,
-    serialize_network,
-    unpack_pair,
-)
+from keras_styletransfer.models.adversarial import AdversarialModel, check_model, unpack_pair
+from keras_styletransfer.validation import check_weight
 
 _PACKAGE = "keras_styletransfer"
 
@@ -48,11 +42,8 @@ class CycleGAN(AdversarialModel):
         pool_size: int. Image history per discriminator; 0 turns it off. Defaults to 50.
         image_shape: tuple (H, W, C). Training crop size, needed by the pools when the
             generators accept any size. Defaults to the generators' input shape when static.
-        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
-            multiplied by `1 + weight * mask`, mask = D's saliency (`explain.guided`).
-            Defaults to 0 (off; training is bit-identical to a model without it).
-        locality_weight: float. Weight of `mean((1 - mask) * |G(x) - x|)`, edits outside the
-            region D's saliency marks, tracked as `locality_loss`. Defaults to 0 (off).
+        explanation_guidance, locality_weight: float. Explanation-guided training (see
+            `AdversarialModel`). Default to 0 (off).
         seed: int. Defaults to None.
         name: str. Defaults to "cyclegan".
 
@@ -121,19 +112,11 @@ class CycleGAN(AdversarialModel):
         self.built = True
 
     family = "cyclegan"
+    network_roles = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")
     directions = ("AB", "BA")
     batch_keys = ("images_a", "images_b")
     generator_input_key = "images_a"
     real_image_key = "images_b"
-
-    @property
-    def networks(self):
-        return {
-            "generator_ab": self.generator_ab,
-            "generator_ba": self.generator_ba,
-            "discriminator_a": self.discriminator_a,
-            "discriminator_b": self.discriminator_b,
-        }
 
     def primary_generator(self, direction=None):
         """G (A -> B) for "AB" (the default), F (B -> A) for "BA"."""
@@ -158,36 +141,12 @@ class CycleGAN(AdversarialModel):
             self.discriminator_logits(fake_a, direction="BA", training=training),
         ]
 
-    def _seed_states(self):
+    def random_states(self):
         return [
-            *super()._seed_states(),
+            *super().random_states(),
             self.pool_a.seed_generator.state,
             self.pool_b.seed_generator.state,
         ]
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "generator_ab": serialize_network(self.generator_ab),
-            "generator_ba": serialize_network(self.generator_ba),
-            "discriminator_a": serialize_network(self.discriminator_a),
-            "discriminator_b": serialize_network(self.discriminator_b),
-            "loss": self.loss_name,
-            "cycle_weight": self.cycle_weight,
-            "identity_weight": self.identity_weight,
-            **self._explanation_config(),
-            "pool_size": self.pool_size,
-            "image_shape": self.image_shape,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(
-            **deserialize_networks(
-                config, "generator_ab", "generator_ba", "discriminator_a", "discriminator_b"
-            )
-        )
 
     def call(self, images_a, training=False):
         """G(a): domain A to domain B."""

@@ -1,7 +1,7 @@
 """Discriminators from the source documents.
 
 Every discriminator here outputs *logits*. The documents end with `Dense(1, activation="sigmoid")`
-and document 001 then feeds those probabilities to `BinaryCrossentropy(from_logits=True)`, which
+and the blog DCGAN then feeds those probabilities to `BinaryCrossentropy(from_logits=True)`, which
 applies a second sigmoid (its loss can never go below log(1 + e^-1) and its gradients shrink).
 The losses in `keras_styletransfer.losses` take logits, so the sigmoid lives there, once; apply
 `keras.ops.sigmoid` to a discriminator's output for a probability.
@@ -14,14 +14,15 @@ import math
 import keras
 from keras import layers
 
-from keras_styletransfer.models.base import GraphModel, as_tuple, check_positive_int
+from keras_styletransfer.models.base import GraphModel, as_tuple, check_dropout
+from keras_styletransfer.validation import check_int, check_positive_int
 
 _PACKAGE = "keras_styletransfer"
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class MLPDiscriminator(GraphModel):
-    """Document 000's fully connected discriminator: 784 -> 1024 -> 512 -> 256 -> 1 logit.
+    """The MLP GAN source's fully connected discriminator: 784 -> 1024 -> 512 -> 256 -> 1 logit.
 
     It takes images (28x28x1 by default) and flattens them to the document's 784-vector.
 
@@ -50,9 +51,29 @@ class MLPDiscriminator(GraphModel):
         self._remember_config(image_shape=image_shape, hidden_units=hidden_units)
 
 
+def _check_stack(image_shape, filters, dropout):
+    image_shape, filters = as_tuple(image_shape, "image_shape"), as_tuple(filters, "filters")
+    return image_shape, filters, check_dropout(dropout)
+
+
+def _strided_stack(image_shape, filters, kernel_size, negative_slope, dropout, first_dropout):
+    """`(images, logits)`: stride-2 Conv2D -> LeakyReLU [-> Dropout] per entry of `filters`,
+    then Flatten -> Dense(1) logit. `first_dropout`: Dropout after every block (even at rate 0),
+    else only after the second block on, and only at a rate above 0."""
+    images = keras.Input(shape=image_shape, name="images")
+    x = images
+    for index, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, kernel_size, strides=2, padding="same", name=f"conv{index}")(x)
+        x = layers.LeakyReLU(negative_slope=negative_slope, name=f"conv{index}_lrelu")(x)
+        if first_dropout or (index > 1 and dropout):
+            x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return images, layers.Dense(1, name="logit")(x)
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class DCGANDiscriminator(GraphModel):
-    """Document 001's convolutional discriminator for 64x64x3 images, completed.
+    """The blog DCGAN's convolutional discriminator for 64x64x3 images, completed.
 
     Conv2D(64, 5x5, stride 2, same) -> LeakyReLU as in the document, then the omitted middle:
     one more stride-2 Conv2D -> LeakyReLU -> Dropout per entry of `filters`; then Flatten ->
@@ -73,27 +94,17 @@ class DCGANDiscriminator(GraphModel):
         name="dcgan_discriminator",
         **kwargs,
     ):
-        image_shape = as_tuple(image_shape, "image_shape")
-        filters = as_tuple(filters, "filters")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1); received {dropout!r}.")
-        images = keras.Input(shape=image_shape, name="images")
-        x = images
-        for index, width in enumerate(filters, start=1):
-            x = layers.Conv2D(width, 5, strides=2, padding="same", name=f"conv{index}")(x)
-            x = layers.LeakyReLU(name=f"conv{index}_lrelu")(x)
-            if index > 1 and dropout:
-                x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
-        x = layers.Flatten(name="flatten")(x)
-        logits = layers.Dense(1, name="logit")(x)
+        image_shape, filters, dropout = _check_stack(image_shape, filters, dropout)
+        # The blog's LeakyReLU() has Keras' default slope, 0.3; no dropout after the first block.
+        images, logits = _strided_stack(image_shape, filters, 5, 0.3, dropout, first_dropout=False)
         super().__init__(inputs=images, outputs=logits, name=name, **kwargs)
         self.image_shape = image_shape
-        self._remember_config(image_shape=image_shape, filters=filters, dropout=float(dropout))
+        self._remember_config(image_shape=image_shape, filters=filters, dropout=dropout)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class MNISTDiscriminator(GraphModel):
-    """Document 002's MNIST discriminator, outputting a logit.
+    """The MNIST tutorial's MNIST discriminator, outputting a logit.
 
     Conv2D(64, 3, stride 2) -> LeakyReLU(0.2) -> Dropout(0.3) -> Conv2D(128, 3, stride 2) ->
     LeakyReLU(0.2) -> Dropout(0.3) -> Flatten -> Dense(1).
@@ -113,21 +124,11 @@ class MNISTDiscriminator(GraphModel):
         name="mnist_discriminator",
         **kwargs,
     ):
-        image_shape = as_tuple(image_shape, "image_shape")
-        filters = as_tuple(filters, "filters")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1); received {dropout!r}.")
-        images = keras.Input(shape=image_shape, name="images")
-        x = images
-        for index, width in enumerate(filters, start=1):
-            x = layers.Conv2D(width, 3, strides=2, padding="same", name=f"conv{index}")(x)
-            x = layers.LeakyReLU(negative_slope=0.2, name=f"conv{index}_lrelu")(x)
-            x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
-        x = layers.Flatten(name="flatten")(x)
-        logits = layers.Dense(1, name="logit")(x)
+        image_shape, filters, dropout = _check_stack(image_shape, filters, dropout)
+        images, logits = _strided_stack(image_shape, filters, 3, 0.2, dropout, first_dropout=True)
         super().__init__(inputs=images, outputs=logits, name=name, **kwargs)
         self.image_shape = image_shape
-        self._remember_config(image_shape=image_shape, filters=filters, dropout=float(dropout))
+        self._remember_config(image_shape=image_shape, filters=filters, dropout=dropout)
 
 
 # --- image-to-image discriminators: any size, logits per patch or per image ----------------------
@@ -344,8 +345,7 @@ class GlobalPoolDiscriminator(GraphModel):
         num_layers = check_positive_int(num_layers, "num_layers")
         filters = check_positive_int(filters, "filters")
         channels = check_positive_int(channels, "channels")
-        if isinstance(num_styles, bool) or not isinstance(num_styles, int) or num_styles < 0:
-            raise ValueError(f"`num_styles` must be an integer >= 0; received {num_styles!r}.")
+        num_styles = check_int(num_styles, "num_styles", low=0)
         norm = _check_norm(norm)
         image = keras.Input((None, None, channels), name="image")
         x = _patch_trunk(image, num_layers, filters, norm)

@@ -12,11 +12,9 @@ import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.augment import check_policies, diff_augment
-
-# Registers every generator and discriminator class, so loading a saved GAN finds them.
-from keras_styletransfer.models import discriminators, generators  # noqa: F401
-from keras_styletransfer.models.adversarial import AdversarialModel, check_model
+from keras_styletransfer.models.adversarial import AdversarialModel, check_model, first_batch
 from keras_styletransfer.replicas import draw_for_this_replica, gather_over_replicas
+from keras_styletransfer.validation import check_positive_int, check_weight
 
 _PACKAGE = "keras_styletransfer"
 
@@ -61,9 +59,8 @@ class GAN(AdversarialModel):
             ("translation", "cutout") applied to every image D sees during training, real and
             generated alike (DiffAugment): the remedy for a D that memorises a small data set.
             Defaults to None (none).
-        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
-            multiplied by `1 + weight * mask`, mask = D's saliency of them, normalised per image
-            (`keras_styletransfer.explain.guided`). Defaults to 0 (off; bit-identical training).
+        explanation_guidance: float. Explanation-guided training (see `AdversarialModel`).
+            Defaults to 0 (off).
         seed: int. Seed of the noise stream. Defaults to None (random).
         name: str. Defaults to "gan".
 
@@ -96,23 +93,16 @@ class GAN(AdversarialModel):
         check_model(generator, "generator")
         check_model(discriminator, "discriminator")
         self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
-        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
-            raise ValueError(f"`n_critic` must be an integer >= 1; received {n_critic!r}.")
+        n_critic = check_positive_int(n_critic, "n_critic")
         if gradient_penalty_weight is None:
             gradient_penalty_weight = 10.0 if loss == "wasserstein" else 0.0
-        if gradient_penalty_weight < 0 or r1_weight < 0 or diversity_weight < 0:
-            raise ValueError(
-                "Penalty weights must be >= 0; received "
-                f"gradient_penalty_weight={gradient_penalty_weight}, r1_weight={r1_weight}, "
-                f"diversity_weight={diversity_weight}."
-            )
         produced = static_image_shape(generator, "output")
         expected = static_image_shape(discriminator, "input")
         if produced is not None and expected is not None and produced != expected:
             raise ValueError(
                 f"The generator makes images of shape {produced} but the discriminator expects "
-                f"{expected} (document 002's 56x56 vs 28x28 bug). Build both for the same "
-                "image shape."
+                f"{expected}. Build both for the same image shape (e.g. a 28x28 generator for "
+                "a 28x28 discriminator)."
             )
         if latent_dim is None:
             input_shape = static_image_shape(generator, "input")
@@ -125,9 +115,11 @@ class GAN(AdversarialModel):
         self.discriminator = discriminator
         self.loss_name = loss
         self.n_critic = n_critic
-        self.gradient_penalty_weight = float(gradient_penalty_weight)
-        self.r1_weight = float(r1_weight)
-        self.diversity_weight = float(diversity_weight)
+        self.gradient_penalty_weight = check_weight(
+            gradient_penalty_weight, "gradient_penalty_weight"
+        )
+        self.r1_weight = check_weight(r1_weight, "r1_weight")
+        self.diversity_weight = check_weight(diversity_weight, "diversity_weight")
         self.latent_dim = int(latent_dim)
         self.augment = check_policies(augment)
         self.seed = seed
@@ -155,10 +147,6 @@ class GAN(AdversarialModel):
     batch_keys = ("real_images", "noise")
     real_image_key = "real_images"
 
-    @property
-    def networks(self):
-        return {"generator": self.generator, "discriminator": self.discriminator}
-
     def unpack_batch(self, data):
         """`{"real_images", "noise"}`: the batch's images (labels ignored) and fresh noise."""
         real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -169,39 +157,22 @@ class GAN(AdversarialModel):
         """The first `size` real images and fixed noise from a NumPy stream seeded with `seed`."""
         import numpy as np
 
-        probe = super().probe_batch(data, size, seed)
+        # Only the images come from the data; drawing noise from the model's own stream here
+        # would move the training run's noise.
+        real_images, _, _ = keras.utils.unpack_x_y_sample_weight(first_batch(data))
+        probe = {"real_images": np.asarray(real_images)[: check_positive_int(size, "probe size")]}
         noise = np.random.default_rng(seed).standard_normal(
             (len(probe["real_images"]), self.latent_dim)
         )
-        return {"real_images": probe["real_images"].astype(np.float32), "noise": noise.astype(np.float32)}
+        return {
+            "real_images": probe["real_images"].astype(np.float32),
+            "noise": noise.astype(np.float32),
+        }
 
     def generator_inputs(self, batch):
         return batch["noise"]
 
-    # --- compile / config ----------------------------------------------------------------
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "loss": self.loss_name,
-            "n_critic": self.n_critic,
-            "gradient_penalty_weight": self.gradient_penalty_weight,
-            "r1_weight": self.r1_weight,
-            "diversity_weight": self.diversity_weight,
-            "explanation_guidance": self.explanation_guidance,
-            "latent_dim": self.latent_dim,
-            "augment": list(self.augment),
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
+    # --- config ----------------------------------------------------------------------------
 
     # --- generation ------------------------------------------------------------------------
 

@@ -11,14 +11,15 @@ import math
 import keras
 from keras import layers
 
-from keras_styletransfer.models.base import GraphModel, as_tuple, check_positive_int
+from keras_styletransfer.models.base import GraphModel, as_tuple, check_dropout
+from keras_styletransfer.validation import check_positive_int
 
 _PACKAGE = "keras_styletransfer"
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class MLPGenerator(GraphModel):
-    """Document 000's fully connected generator: z (100) -> 256 -> 512 -> 1024 -> 784 -> 28x28x1.
+    """A fully connected GAN generator: z (100) -> 256 -> 512 -> 1024 -> 784 -> 28x28x1.
 
     The document's last layer is `Dense(784, activation="sigmoid")`, whose output lies in [0, 1];
     its `visualize_generator` then rescaled that as if it were tanh output. Here the sigmoid is kept
@@ -65,7 +66,7 @@ class MLPGenerator(GraphModel):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class DCGANGenerator(GraphModel):
-    """Document 001's DCGAN generator, with the upsampling layers the document left out.
+    """The blog DCGAN's DCGAN generator, with the upsampling layers the document left out.
 
     Dense(8*8*256, no bias) -> BatchNorm -> LeakyReLU -> Reshape(8, 8, 256), then one block per
     entry of `upsampling_filters`: Conv2DTranspose(f, 5, stride 2, no bias) -> BatchNorm ->
@@ -126,7 +127,7 @@ class DCGANGenerator(GraphModel):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class MNISTGenerator(GraphModel):
-    """Document 002's MNIST generator, with its 56x56-versus-28x28 mismatch fixed.
+    """The MNIST tutorial's MNIST generator, with its 56x56-versus-28x28 mismatch fixed.
 
     The document: Dense(128, relu) -> Dense(784, relu) -> LeakyReLU(0.2) -> Reshape(28, 28, 1) ->
     Conv2DTranspose(1, 5, stride 2, same, tanh), which makes 56x56 images for a 28x28
@@ -136,11 +137,11 @@ class MNISTGenerator(GraphModel):
     fidelity and costs nothing).
 
     `batch_norm=True` puts BatchNormalization between each Dense layer and its ReLU, the remedy
-    document 002 itself gives for unstable training (its FAQ 9.1: "use batch normalisation in the
+    the tutorial itself gives for unstable training (its FAQ 9.1: "use batch normalisation in the
     generator and discriminator"). Without it this generator collapses to a single image on the
     offline digits under every loss we tried, and with it D still wins outright (measured figures
-    in the README). The `doc002_mnist_faithful` preset uses this generator as the document wrote
-    it; `doc002_mnist` uses document 001's DCGAN design instead.
+    in the README). The `mnist_faithful` preset uses this generator as the tutorial wrote
+    it; `mnist_dcgan` uses the blog DCGAN's design instead.
 
     Args:
         latent_dim: int. Size of z. Defaults to 100.
@@ -211,14 +212,6 @@ class MNISTGenerator(GraphModel):
 # does the same check ahead of time.
 
 
-def _check_dropout(dropout):
-    if isinstance(dropout, bool) or not isinstance(dropout, int | float):
-        raise ValueError(f"`dropout` must be a number in [0, 1); received {dropout!r}.")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1); received {dropout!r}.")
-    return float(dropout)
-
-
 def check_image_size(generator, height, width):
     """Raise a clear error unless `height` and `width` are multiples of the generator's stride.
 
@@ -248,7 +241,7 @@ def _image_input(channels, multiple, name="image"):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class EncoderDecoderGenerator(GraphModel):
-    """Document 003's encoder/decoder generator, with its decoder fixed to upsample.
+    """The style-transfer tutorial's encoder/decoder generator, with its decoder fixed to upsample.
 
     Encoder, as the document: Conv 3x3 stride 2 with 64, 128, 256, 512 filters, each followed by
     LeakyReLU(0.2). The document's "decoder" used stride-2 *convolutions* again, so its output
@@ -434,7 +427,7 @@ class UNetGenerator(GraphModel):
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
         filters = check_positive_int(filters, "filters")
         max_filters = check_positive_int(max_filters, "max_filters")
-        dropout = _check_dropout(dropout)
+        dropout = check_dropout(dropout)
         channels = check_positive_int(channels, "channels")
         initializer = keras.initializers.RandomNormal(0.0, 0.02)
         size_multiple = 2**num_downsamplings
@@ -608,39 +601,3 @@ class StyleGenerator(GraphModel):
     def style_count(self):
         """Number of style slots (the length of the `style` input)."""
         return self._constructor_arguments["num_styles"]
-
-
-# The field's standard image-to-image generators by name: CycleGAN uses resnet6 at 128x128 and
-# resnet9 at 256x256; pix2pix uses unet256 (unet128 at 128x128); encoder_decoder is document 003's.
-TRANSLATION_GENERATOR_PRESETS = {
-    "resnet6": {"cls": "ResnetGenerator", "num_residual_blocks": 6},
-    "resnet9": {"cls": "ResnetGenerator", "num_residual_blocks": 9},
-    "unet128": {"cls": "UNetGenerator", "num_downsamplings": 7},
-    "unet256": {"cls": "UNetGenerator", "num_downsamplings": 8},
-    "encoder_decoder": {"cls": "EncoderDecoderGenerator"},
-}
-
-
-def build_translation_generator(name, **overrides):
-    """A generator from `TRANSLATION_GENERATOR_PRESETS`, with constructor arguments overridden.
-
-    Args:
-        name: str. A key of `TRANSLATION_GENERATOR_PRESETS`.
-        **overrides: constructor arguments that replace or add to the preset's.
-
-    Returns:
-        The generator (a `ResnetGenerator`, `UNetGenerator` or `EncoderDecoderGenerator`).
-
-    Example:
-        >>> generator = build_translation_generator("resnet9", filters=32)
-    """
-    if name not in TRANSLATION_GENERATOR_PRESETS:
-        raise ValueError(
-            f"unknown generator preset {name!r}; choose one of "
-            f"{', '.join(TRANSLATION_GENERATOR_PRESETS)}."
-        )
-    arguments = dict(TRANSLATION_GENERATOR_PRESETS[name])
-    class_name = arguments.pop("cls")
-    if "cls" in overrides:
-        raise ValueError("`cls` is fixed by the preset; build the class directly to change it.")
-    return globals()[class_name](**{**arguments, **overrides})

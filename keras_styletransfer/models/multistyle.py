@@ -1,5 +1,4 @@
-"""One generator for several styles: G(x, s, strength) trained adversarially (StarGAN-like).
-"""
+"""One generator for several styles: G(x, s, strength) trained adversarially (StarGAN-like)."""
 
 from __future__ import annotations
 
@@ -7,14 +6,9 @@ import keras
 import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
-from keras_styletransfer.models.adversarial import (
-    AdversarialModel,
-    check_model,
-    check_weight,
-    deserialize_networks,
-    serialize_network,
-)
+from keras_styletransfer.models.adversarial import AdversarialModel, check_model
 from keras_styletransfer.models.base import named_input
+from keras_styletransfer.validation import check_weight
 
 _PACKAGE = "keras_styletransfer"
 
@@ -65,11 +59,8 @@ class MultiStyleGAN(AdversarialModel):
         loss: str. Adversarial loss name. Defaults to "least_squares".
         style_weight: float. lambda_cls. Defaults to 1.
         cycle_weight: float. lambda_rec. Defaults to 10.
-        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
-            multiplied by `1 + weight * mask`, mask = D's saliency (`explain.guided`).
-            Defaults to 0 (off; training is bit-identical to a model without it).
-        locality_weight: float. Weight of `mean((1 - mask) * |G(x) - x|)`, edits outside the
-            region D's saliency marks, tracked as `locality_loss`. Defaults to 0 (off).
+        explanation_guidance, locality_weight: float. Explanation-guided training (see
+            `AdversarialModel`). Default to 0 (off).
         seed: int. Defaults to None.
         name: str. Defaults to "multistyle_gan".
 
@@ -161,10 +152,6 @@ class MultiStyleGAN(AdversarialModel):
     def generator_style_names(self):
         return self.domain_names
 
-    @property
-    def networks(self):
-        return {"generator": self.generator, "discriminator": self.discriminator}
-
     def unpack_batch(self, data):
         content, styled, indices = _unpack_styled(data)
         return {"content": content, "styled": styled, "indices": indices}
@@ -182,24 +169,6 @@ class MultiStyleGAN(AdversarialModel):
         """The adversarial head's logits (the style head is `discriminator(images)[1]`)."""
         self._check_direction(direction)
         return self._judge(images, training)[0]
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "generator": serialize_network(self.generator),
-            "discriminator": serialize_network(self.discriminator),
-            "style_names": list(self.style_names),
-            "content_name": self.content_name,
-            "loss": self.loss_name,
-            "style_weight": self.style_weight,
-            **self._explanation_config(),
-            "cycle_weight": self.cycle_weight,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_networks(config, "generator", "discriminator"))
 
     def render(self, images, style_indices, strength=1.0, training=False):
         """G(x, s, strength) for one style index per image."""
@@ -278,23 +247,11 @@ class MultiStyleGAN(AdversarialModel):
         #    statistics back.
         self._require_compiled()
         content, styled, indices = _unpack_styled(data)
-        with tf.GradientTape() as g_tape:
-            fake = self.render(content, indices, 1.0, training=True)
-            with g_tape.stop_recording():
-                with tf.GradientTape() as d_tape:
-                    terms = self.discriminator_terms(
-                        content, styled, indices, tf.stop_gradient(fake), True
-                    )
-                    d_loss = gan_losses.reduce_over_global_batch(terms["d_loss"])
-                self._apply(
-                    self.discriminator_optimizer, d_tape, d_loss, self.discriminator_variables()
-                )
-                snapshot = self._frozen_discriminator_state()
-            g_terms = self.generator_terms(content, indices, fake, True)
-            g_loss = gan_losses.reduce_over_global_batch(g_terms["g_loss"])
-        self._apply(self.generator_optimizer, g_tape, g_loss, self.generator_variables())
-        self._restore(snapshot)
-        terms.update(g_terms)
+        terms, _ = self._discriminator_then_generator_step(
+            lambda: self.render(content, indices, 1.0, training=True),
+            lambda fake: self.discriminator_terms(content, styled, indices, fake, True),
+            lambda fake: self.generator_terms(content, indices, fake, True),
+        )
         return self._update_trackers(terms)
 
     def test_step(self, data):

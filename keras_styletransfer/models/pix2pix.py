@@ -11,14 +11,8 @@ import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.images import image_psnr, image_ssim
-from keras_styletransfer.models.adversarial import (
-    AdversarialModel,
-    check_model,
-    check_weight,
-    deserialize_networks,
-    serialize_network,
-    unpack_pair,
-)
+from keras_styletransfer.models.adversarial import AdversarialModel, check_model, unpack_pair
+from keras_styletransfer.validation import check_weight
 
 _PACKAGE = "keras_styletransfer"
 
@@ -39,11 +33,8 @@ class Pix2Pix(AdversarialModel):
             conditional `PatchGANDiscriminator`).
         loss: str. Adversarial loss name. Defaults to "non_saturating" (pix2pix's BCE).
         l1_weight: float. lambda. Defaults to 100.
-        explanation_guidance: float. xAI-GAN weight: G's gradient on the images D judges is
-            multiplied by `1 + weight * mask`, mask = D's saliency (`explain.guided`).
-            Defaults to 0 (off; training is bit-identical to a model without it).
-        locality_weight: float. Weight of `mean((1 - mask) * |G(x) - x|)`, edits outside the
-            region D's saliency marks, tracked as `locality_loss`. Defaults to 0 (off).
+        explanation_guidance, locality_weight: float. Explanation-guided training (see
+            `AdversarialModel`). Default to 0 (off).
         seed: int. Seed of the model's random stream. Defaults to None.
         name: str. Defaults to "pix2pix".
 
@@ -99,10 +90,6 @@ class Pix2Pix(AdversarialModel):
     generator_input_key = "source_images"
     real_image_key = "target_images"
 
-    @property
-    def networks(self):
-        return {"generator": self.generator, "discriminator": self.discriminator}
-
     def unpack_batch(self, data):
         source_images, target_images = unpack_pair(data, "Pix2Pix")
         return {"source_images": source_images, "target_images": target_images}
@@ -120,26 +107,13 @@ class Pix2Pix(AdversarialModel):
             )
         return self._discriminate(batch["source_images"], images, training)
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "generator": serialize_network(self.generator),
-            "discriminator": serialize_network(self.discriminator),
-            "loss": self.loss_name,
-            "l1_weight": self.l1_weight,
-            **self._explanation_config(),
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_networks(config, "generator", "discriminator"))
-
     def call(self, source_images, training=False):
         return self.generator(source_images, training=training)
 
     def _discriminate(self, source_images, images, training):
-        return tf.cast(self.discriminator([source_images, images], training=training), tf.float32)
+        # Tensors both (a probe batch holds NumPy arrays; Keras refuses a mixed list).
+        pair = [tf.convert_to_tensor(source_images), tf.convert_to_tensor(images)]
+        return tf.cast(self.discriminator(pair, training=training), tf.float32)
 
     def discriminator_terms(self, source_images, target_images, fake_images, training):
         real_logits = self._discriminate(source_images, target_images, training)
@@ -195,23 +169,11 @@ class Pix2Pix(AdversarialModel):
         # 4. Report every term and PSNR / SSIM of G(x) against y, over the global batch.
         self._require_compiled()
         source_images, target_images = unpack_pair(data, "Pix2Pix")
-        with tf.GradientTape() as g_tape:
-            fake_images = self.generator(source_images, training=True)
-            with g_tape.stop_recording():
-                with tf.GradientTape() as d_tape:
-                    terms = self.discriminator_terms(
-                        source_images, target_images, tf.stop_gradient(fake_images), True
-                    )
-                    d_loss = gan_losses.reduce_over_global_batch(terms["d_loss"])
-                self._apply(
-                    self.discriminator_optimizer, d_tape, d_loss, self.discriminator_variables()
-                )
-                snapshot = self._frozen_discriminator_state()
-            g_terms = self.generator_terms(source_images, target_images, fake_images, True)
-            g_loss = gan_losses.reduce_over_global_batch(g_terms["g_loss"])
-        self._apply(self.generator_optimizer, g_tape, g_loss, self.generator_variables())
-        self._restore(snapshot)
-        terms.update(g_terms)
+        terms, fake_images = self._discriminator_then_generator_step(
+            lambda: self.generator(source_images, training=True),
+            lambda fakes: self.discriminator_terms(source_images, target_images, fakes, True),
+            lambda fakes: self.generator_terms(source_images, target_images, fakes, True),
+        )
         terms.update(self._quality_terms(target_images, fake_images))
         return self._update_trackers(terms)
 

@@ -1,4 +1,12 @@
-"""Named configurations: the documents' models with their own widths and optimizer settings.
+"""Named model configurations: the noise GANs, the translation models and their generators.
+
+- `PRESETS` / `get_preset(name)`: noise-to-image GANs with their optimizer settings, named after
+  the model (`mlp_gan`, `dcgan64`, `mnist_dcgan`, `mnist_faithful`). The old names
+  (`doc000_mlp`, ...) still work for one release, with a `DeprecationWarning`.
+- `TRANSLATION_PRESETS` / `get_translation_preset(name_or_family)`: image-to-image wrappers
+  (`pix2pix_unet`, `cyclegan_resnet6`, `multistyle`), built uncompiled for a size and width.
+- `TRANSLATION_GENERATOR_PRESETS` / `build_translation_generator(name)`: the field's standard
+  image-to-image generators by name.
 
 Importing this module does not import TensorFlow, so the CLI can check a preset name at once.
 """
@@ -6,11 +14,20 @@ Importing this module does not import TensorFlow, so the CLI can check a preset 
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+
+from keras_styletransfer.errors import InputError
+from keras_styletransfer.seeding import seeded
+from keras_styletransfer.validation import check_int, check_positive_int
+
+# --- noise-to-image GANs --------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
-    """A named model family with its training defaults.
+    """A named noise-to-image GAN with its training defaults.
 
     Args:
         name: str.
@@ -40,12 +57,19 @@ class Preset:
     batch_size: int = 64
     steps_per_epoch: int = 0
 
-    def build_models(self):
-        """Return a new `(generator, discriminator)` pair."""
+    def build_models(self, seed=None):
+        """A new `(generator, discriminator)` pair, its weights drawn from `seed`.
+
+        Args:
+            seed: int or None. Built inside `seeding.seeded(seed)`: the same weights as after
+                `keras.utils.set_random_seed(seed)`, without changing the caller's random
+                state. Defaults to None (random weights).
+        """
         from keras_styletransfer.models import discriminators, generators
 
-        generator = getattr(generators, self.generator)(**self.generator_kwargs)
-        discriminator = getattr(discriminators, self.discriminator)(**self.discriminator_kwargs)
+        with seeded(seed):
+            generator = getattr(generators, self.generator)(**self.generator_kwargs)
+            discriminator = getattr(discriminators, self.discriminator)(**self.discriminator_kwargs)
         return generator, discriminator
 
 
@@ -53,39 +77,40 @@ PRESETS = {
     preset.name: preset
     for preset in (
         Preset(
-            name="doc000_mlp",
-            description="document 000: MLP GAN 100->256->512->1024->784, digits 28x28",
+            name="mlp_gan",
+            description="MLP GAN 100->256->512->1024->784 (Goodfellow et al.'s fully connected "
+            "design), digits 28x28",
             generator="MLPGenerator",
             discriminator="MLPDiscriminator",
             image_shape=(28, 28, 1),
             offline_data="digits",
-            # Document 000 names no optimizer; the DCGAN setting is the field's default.
+            # The source names no optimizer; the DCGAN setting is the field's default.
             learning_rate=2e-4,
             beta_1=0.5,
             steps_per_epoch=400,
         ),
         Preset(
-            name="doc001_dcgan64",
-            description="document 001: DCGAN 64x64x3, offline photo crops",
+            name="dcgan64",
+            description="the blog DCGAN at 64x64x3 (Radford et al.'s design), offline photo crops",
             generator="DCGANGenerator",
             discriminator="DCGANDiscriminator",
             image_shape=(64, 64, 3),
             offline_data="photos64",
-            # Document 001: Adam(1e-4) for each network, Keras' default beta_1.
+            # The blog's setting: Adam(1e-4) for each network, Keras' default beta_1.
             learning_rate=1e-4,
             beta_1=0.9,
             batch_size=32,
             steps_per_epoch=100,
         ),
         Preset(
-            name="doc002_mnist",
-            description="document 002: its MNIST discriminator and Adam(1e-4, 0.5), with document "
-            "001's DCGAN generator design at 28x28 (trains to recognisable digits)",
-            # Document 002's own generator collapses to one image on real digits under every loss
-            # and remedy we measured (README, "Digit quality"), its FAQ's batch normalisation
-            # included. The generator here is document 001's design (project, batch norm,
+            name="mnist_dcgan",
+            description="the MNIST tutorial's discriminator and Adam(1e-4, 0.5), with the blog "
+            "DCGAN's generator design at 28x28 (trains to recognisable digits)",
+            # The MNIST tutorial's own generator collapses to one image on real digits under every
+            # loss and remedy we measured (README, "Digit quality"), its FAQ's batch normalisation
+            # included. The generator here is the blog DCGAN's design (project, batch norm,
             # stride-2 transposed convolutions, tanh) sized for 28x28; the discriminator, loss and
-            # optimizer are document 002's. `doc002_mnist_faithful` keeps the document's generator.
+            # optimizer are the tutorial's. `mnist_faithful` keeps the tutorial's generator.
             generator="DCGANGenerator",
             discriminator="MNISTDiscriminator",
             image_shape=(28, 28, 1),
@@ -96,15 +121,15 @@ PRESETS = {
                 "upsampling_filters": (32, 16),
                 "channels": 1,
             },
-            # Document 002: Adam(0.0001, 0.5).
+            # The tutorial's Adam(0.0001, 0.5).
             learning_rate=1e-4,
             beta_1=0.5,
             steps_per_epoch=400,
         ),
         Preset(
-            name="doc002_mnist_faithful",
-            description="document 002 exactly: Dense 128 -> 784 -> transposed conv generator "
-            "(collapses to one image; kept for comparison)",
+            name="mnist_faithful",
+            description="the MNIST tutorial's GAN as written: Dense 128 -> 784 -> transposed conv "
+            "generator (collapses to one image; kept for comparison)",
             generator="MNISTGenerator",
             discriminator="MNISTDiscriminator",
             image_shape=(28, 28, 1),
@@ -116,9 +141,202 @@ PRESETS = {
     )
 }
 
+# Old preset names, accepted with a DeprecationWarning until the next release.
+DEPRECATED_PRESET_NAMES = {
+    "doc000_mlp": "mlp_gan",
+    "doc001_dcgan64": "dcgan64",
+    "doc002_mnist": "mnist_dcgan",
+    "doc002_mnist_faithful": "mnist_faithful",
+}
+
 
 def get_preset(name):
-    """Return the preset called `name`, or raise a ValueError that lists the valid names."""
+    """The noise preset called `name` (old names warn and give the renamed preset).
+
+    Raises:
+        InputError: (a ValueError) for an unknown name; the message lists the valid names.
+    """
+    if name in DEPRECATED_PRESET_NAMES:
+        new_name = DEPRECATED_PRESET_NAMES[name]
+        warnings.warn(
+            f"the preset name {name!r} is deprecated; use {new_name!r} (the same preset).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        name = new_name
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}.")
+        raise InputError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}.")
     return PRESETS[name]
+
+
+# --- image-to-image generators --------------------------------------------------------------------
+
+# The field's standard image-to-image generators by name: CycleGAN uses resnet6 at 128x128 and
+# resnet9 at 256x256; pix2pix uses unet256 (unet128 at 128x128); encoder_decoder is the
+# encoder-decoder design of the style-transfer tutorial.
+TRANSLATION_GENERATOR_PRESETS = {
+    "resnet6": {"cls": "ResnetGenerator", "num_residual_blocks": 6},
+    "resnet9": {"cls": "ResnetGenerator", "num_residual_blocks": 9},
+    "unet128": {"cls": "UNetGenerator", "num_downsamplings": 7},
+    "unet256": {"cls": "UNetGenerator", "num_downsamplings": 8},
+    "encoder_decoder": {"cls": "EncoderDecoderGenerator"},
+}
+
+
+def build_translation_generator(name, **overrides):
+    """A generator from `TRANSLATION_GENERATOR_PRESETS`, with constructor arguments overridden.
+
+    Args:
+        name: str. A key of `TRANSLATION_GENERATOR_PRESETS`.
+        **overrides: constructor arguments that replace or add to the preset's.
+
+    Returns:
+        The generator (a `ResnetGenerator`, `UNetGenerator` or `EncoderDecoderGenerator`).
+
+    Example:
+        >>> generator = build_translation_generator("resnet9", filters=32)
+    """
+    from keras_styletransfer.models import generators
+
+    if name not in TRANSLATION_GENERATOR_PRESETS:
+        raise InputError(
+            f"unknown generator preset {name!r}; choose one of "
+            f"{', '.join(TRANSLATION_GENERATOR_PRESETS)}."
+        )
+    arguments = dict(TRANSLATION_GENERATOR_PRESETS[name])
+    class_name = arguments.pop("cls")
+    if "cls" in overrides:
+        raise InputError("`cls` is fixed by the preset; build the class directly to change it.")
+    return getattr(generators, class_name)(**{**arguments, **overrides})
+
+
+# --- image-to-image wrappers ----------------------------------------------------------------------
+
+
+def _pix2pix_unet(image_size, filters, styles, seed):
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.generators import UNetGenerator
+    from keras_styletransfer.models.pix2pix import Pix2Pix
+
+    downsamplings = int(math.log2(image_size)) - 2  # the U-Net goes down to 4x4
+    return Pix2Pix(
+        UNetGenerator(num_downsamplings=downsamplings, filters=filters, max_filters=8 * filters),
+        PatchGANDiscriminator(
+            num_layers=2, filters=filters, conditional=True, norm="batch", name="patchgan"
+        ),
+        seed=seed,
+    )
+
+
+def _cyclegan_resnet6(image_size, filters, styles, seed):
+    from keras_styletransfer.models.cyclegan import CycleGAN
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.generators import ResnetGenerator
+
+    return CycleGAN(
+        ResnetGenerator(num_residual_blocks=6, filters=filters, name="g_ab"),
+        ResnetGenerator(num_residual_blocks=6, filters=filters, name="g_ba"),
+        PatchGANDiscriminator(num_layers=2, filters=filters, name="d_a"),
+        PatchGANDiscriminator(num_layers=2, filters=filters, name="d_b"),
+        image_shape=(image_size, image_size, 3),
+        seed=seed,
+    )
+
+
+def _multistyle(image_size, filters, styles, seed):
+    from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
+    from keras_styletransfer.models.generators import StyleGenerator
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
+
+    domains = len(styles) + 1  # the styles and the content domain
+    return MultiStyleGAN(
+        StyleGenerator(num_styles=domains, filters=filters),
+        GlobalPoolDiscriminator(filters=filters, num_styles=domains),
+        style_names=list(styles),
+        seed=seed,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationPreset:
+    """A named image-to-image model: the family's wrapper with its networks.
+
+    Args:
+        name: str.
+        family: str. "pix2pix", "cyclegan" or "multistyle".
+        description: str. One line for listings.
+        builder: callable `(image_size, filters, styles, seed) -> wrapper`.
+    """
+
+    name: str
+    family: str
+    description: str
+    builder: Callable = dataclasses.field(repr=False)
+
+    def build(self, image_size, filters, styles=(), seed=None):
+        """A new, uncompiled wrapper of this preset, its weights drawn from `seed`.
+
+        Args:
+            image_size: int. Side of the square training images (a power of 2 for the U-Net).
+            filters: int. Width of the first layer; the networks scale from it.
+            styles: sequence of str. The target styles (multistyle only; ignored otherwise).
+            seed: int or None. Weights are drawn inside `seeding.seeded(seed)` and the wrapper
+                gets the same seed for its own random stream. Defaults to None.
+
+        Returns:
+            A `Pix2Pix`, `CycleGAN` or `MultiStyleGAN`; the caller compiles it.
+        """
+        image_size = check_int(image_size, "image_size", low=8)
+        filters = check_positive_int(filters, "filters")
+        with seeded(seed):
+            return self.builder(image_size, filters, tuple(styles or ()), seed)
+
+
+TRANSLATION_PRESETS = {
+    preset.name: preset
+    for preset in (
+        TranslationPreset(
+            name="pix2pix_unet",
+            family="pix2pix",
+            description="pix2pix (Isola et al.): U-Net down to 4x4 and a conditional 2-layer "
+            "PatchGAN with batch norm",
+            builder=_pix2pix_unet,
+        ),
+        TranslationPreset(
+            name="cyclegan_resnet6",
+            family="cyclegan",
+            description="CycleGAN (Zhu et al.): two 6-block ResNet generators and two 2-layer "
+            "PatchGANs",
+            builder=_cyclegan_resnet6,
+        ),
+        TranslationPreset(
+            name="multistyle",
+            family="multistyle",
+            description="one style-conditioned generator for several styles and a pooled "
+            "discriminator with a style head (StarGAN-like)",
+            builder=_multistyle,
+        ),
+    )
+}
+
+# Each family's default preset.
+FAMILY_DEFAULTS = {
+    "pix2pix": "pix2pix_unet",
+    "cyclegan": "cyclegan_resnet6",
+    "multistyle": "multistyle",
+}
+
+
+def get_translation_preset(name_or_family):
+    """The translation preset called `name_or_family`, or that family's default preset.
+
+    Raises:
+        InputError: (a ValueError) for an unknown name; the message lists the valid names.
+    """
+    name = FAMILY_DEFAULTS.get(name_or_family, name_or_family)
+    if name not in TRANSLATION_PRESETS:
+        choices = sorted({*TRANSLATION_PRESETS, *FAMILY_DEFAULTS})
+        raise InputError(
+            f"unknown translation preset {name_or_family!r}; choose one of: {', '.join(choices)}."
+        )
+    return TRANSLATION_PRESETS[name]

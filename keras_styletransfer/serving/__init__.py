@@ -1,1 +1,2 @@
-"""Using trained generators: stylizing images (tiled, any size), SavedModel export, verification."""
+"""Using trained generators: `inference` (stylise images of any size, tiled), `signatures` (the
+in-graph serving functions), `export` (SavedModels for TF Serving) and `verification`."""

@@ -14,7 +14,9 @@ import os
 import numpy as np
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.images import to_model_range
 from keras_styletransfer.models.base import named_input
+from keras_styletransfer.validation import check_strength, style_weights
 
 
 def size_multiple(generator):
@@ -28,73 +30,95 @@ def is_style_generator(generator):
     return len(getattr(generator, "inputs", None) or []) == 3
 
 
-def style_weights(style, style_names):
-    """The style weight vector for a style name, an index, or a {name: weight} blend.
+def image_channels(generator):
+    """The channel count of the generator's image input."""
+    return int(named_input(generator, "image", 0).shape[-1])
 
-    Args:
-        style: str, int, or dict mapping style names (or indices) to non-negative weights.
-        style_names: list of str. The generator's styles, in index order.
 
-    Returns:
-        A float32 vector of length `len(style_names)` summing to 1.
+def style_slots(generator):
+    """The length of a multi-style generator's style weight input."""
+    return int(named_input(generator, "style", 1).shape[-1])
+
+
+def generator_kind(generator):
+    """ "style" for G(image, style, strength), "noise" for G(z), else "image".
+
+    Raises:
+        InputError: a generator that takes other inputs than those.
     """
-    names = list(style_names)
-    if style is None:
-        raise InputError(f"this model makes several styles; choose one with style=: {names}.")
-
-    def index_of(key):
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if 0 <= key < len(names):
-                return int(key)
-        elif key in names:
-            return names.index(key)
-        raise InputError(f"unknown style {key!r}; this model knows {names}.")
-
-    weights = np.zeros(len(names), np.float32)
-    items = style.items() if isinstance(style, dict) else [(style, 1.0)]
-    for key, weight in items:
-        weight = float(weight)
-        if not (weight >= 0 and math.isfinite(weight)):
-            raise InputError(f"style weights must be finite and >= 0; received {key!r}: {weight}.")
-        weights[index_of(key)] += weight
-    if weights.sum() <= 0:
-        raise InputError(f"style weights must not all be 0; received {style!r}.")
-    return weights / weights.sum()
-
-
-def check_strength(strength):
-    try:
-        value = float(strength)
-    except (TypeError, ValueError):
-        raise InputError(f"strength must be a number in [0, 1]; received {strength!r}.") from None
-    if not 0.0 <= value <= 1.0:
+    inputs = list(getattr(generator, "inputs", None) or [])
+    if is_style_generator(generator):
+        return "style"
+    if len(inputs) != 1:
         raise InputError(
-            f"strength must be in [0, 1] (0: the content image, 1: the full style); "
-            f"received {value}."
+            f"{generator.name!r} takes {len(inputs)} inputs; export handles image generators, "
+            "multi-style generators {image, style, strength} and noise generators."
         )
-    return value
+    if len(inputs[0].shape) == 2:
+        return "noise"
+    if len(inputs[0].shape) == 4:
+        return "image"
+    raise InputError(
+        f"{generator.name!r} takes input of shape {inputs[0].shape}; export handles "
+        "(batch, H, W, C) images and (batch, latent_dim) noise."
+    )
 
 
-def to_model_range(image):
-    """An image as float32 in [-1, 1]: uint8 / uint16 are scaled, floats must already be."""
+def minimum_side(generator):
+    """The smallest multiple of the generator's `size_multiple` it can process.
+
+    A ResNet generator's reflection padding of 1 in its bottleneck needs that bottleneck to be 2
+    pixels, so a stride-4 ResNet takes 8x8 at least. Found by trying square zero images of 1, 2,
+    ... 8 times the multiple; images smaller than this are padded up to it.
+    """
+    multiple = size_multiple(generator)
+    channels = image_channels(generator)
+    styled = generator_kind(generator) == "style"
+    for factor in range(1, 9):
+        side = factor * multiple
+        images = np.zeros((1, side, side, channels), np.float32)
+        inputs = images
+        if styled:
+            inputs = {
+                "image": images,
+                "style": np.eye(style_slots(generator), dtype=np.float32)[:1],
+                "strength": np.ones((1, 1), np.float32),
+            }
+        try:
+            generator(inputs, training=False)
+        except Exception:  # any failure means "too small": try the next size
+            continue
+        return side
+    return multiple
+
+
+def pad_image(image, multiple, minimum=1):
+    """An image `(H, W, C)` padded at the bottom and right to a multiple of `multiple` (and at
+    least `minimum`, itself a multiple) on each side.
+
+    Reflection keeps borders natural; images too small to reflect (a side of 1 pixel, or a pad
+    as large as the side) are padded by edge replication. The exported serving graph pads the
+    same way (`signatures.pad_to_multiple`).
+    """
+    height, width = image.shape[:2]
+    pad_height = max(-(-height // multiple) * multiple, minimum) - height
+    pad_width = max(-(-width // multiple) * multiple, minimum) - width
+    reflect = height > 1 and width > 1 and pad_height < height and pad_width < width
+    return np.pad(
+        image, ((0, pad_height), (0, pad_width), (0, 0)), mode="reflect" if reflect else "edge"
+    )
+
+
+def as_model_image(image, index=0):
+    """One image, (H, W) or (H, W, C), uint8 / uint16 or float in [-1, 1] -> float32 (H, W, C)."""
     array = np.asarray(image)
     if array.ndim == 2:
         array = array[..., np.newaxis]
     if array.ndim != 3:
-        raise InputError(f"an image must be (H, W) or (H, W, C); received shape {array.shape}.")
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 127.5 - 1.0
-    if array.dtype == np.uint16:
-        return array.astype(np.float32) / 32767.5 - 1.0
-    array = array.astype(np.float32)
-    if not np.all(np.isfinite(array)):
-        raise InputError("the image holds NaN or infinite values.")
-    if array.min() < -1.0001 or array.max() > 1.0001:
         raise InputError(
-            f"float images must be in [-1, 1]; this one spans [{array.min():.3g}, "
-            f"{array.max():.3g}]. Pass uint8 images, or scale with x / 127.5 - 1."
+            f"image {index} must be (H, W) or (H, W, C); received shape {array.shape}."
         )
-    return array
+    return to_model_range(array)
 
 
 def _ramp(length, overlap):
@@ -123,19 +147,20 @@ class Stylizer:
 
         self.generator = generator
         self.multiple = size_multiple(generator)
+        # Tiny images are padded up to what the architecture can process, as in serving.
+        self.minimum = minimum_side(generator)
         self.styled = is_style_generator(generator)
         self.style_names = list(style_names) if style_names else None
         if self.styled and not self.style_names:
-            count = int(named_input(generator, "style", 1).shape[-1])
-            self.style_names = [str(i) for i in range(count)]
+            self.style_names = [str(i) for i in range(style_slots(generator))]
         if int(batch_size) < 1:
             raise InputError(f"batch_size must be a positive integer; received {batch_size!r}.")
         self.batch_size = int(batch_size)
         tile = int(math.sqrt(max_tile_pixels)) // self.multiple * self.multiple
         if tile < self.multiple:
             raise InputError(f"max_tile_pixels={max_tile_pixels} is too small for this model.")
-        self.tile = tile
-        self.overlap = max(self.multiple, tile // 8 // self.multiple * self.multiple)
+        self.tile = max(tile, self.minimum)
+        self.overlap = max(self.multiple, self.tile // 8 // self.multiple * self.multiple)
         if self.overlap >= self.tile:
             self.overlap = 0
         if self.styled:
@@ -162,34 +187,29 @@ class Stylizer:
             )
         )
 
-    def _pad(self, image, height, width):
-        padded_height = -(-height // self.multiple) * self.multiple
-        padded_width = -(-width // self.multiple) * self.multiple
-        pad = ((0, padded_height - height), (0, padded_width - width), (0, 0))
-        mode = "reflect" if height > 1 and width > 1 else "edge"
-        if pad[0][1] >= height or pad[1][1] >= width:
-            mode = "edge"
-        return np.pad(image, pad, mode=mode)
-
     def _stylize_large(self, image, style, strength):
         height, width = image.shape[:2]
-        tile = self.tile
-        padded = self._pad(image, max(height, tile), max(width, tile))
-        out = np.zeros((*padded.shape[:2], padded.shape[2]), np.float32)
+        padded = pad_image(image, self.multiple, self.minimum)
+        # A side shorter than a tile (a long, thin image) is one tile of its own length.
+        tile_height, tile_width = min(self.tile, padded.shape[0]), min(self.tile, padded.shape[1])
+        out = np.zeros(padded.shape, np.float32)
         total = np.zeros((*padded.shape[:2], 1), np.float32)
         boxes = [
             (top, left)
-            for top in _tile_starts(padded.shape[0], tile, self.overlap)
-            for left in _tile_starts(padded.shape[1], tile, self.overlap)
+            for top in _tile_starts(padded.shape[0], tile_height, self.overlap)
+            for left in _tile_starts(padded.shape[1], tile_width, self.overlap)
         ]
-        weight = np.outer(_ramp(tile, self.overlap), _ramp(tile, self.overlap))[..., np.newaxis]
+        weight = np.outer(_ramp(tile_height, self.overlap), _ramp(tile_width, self.overlap))
+        weight = weight[..., np.newaxis]
         for start in range(0, len(boxes), self.batch_size):
             chunk = boxes[start : start + self.batch_size]
-            tiles = np.stack([padded[t : t + tile, left : left + tile] for t, left in chunk])
+            tiles = np.stack(
+                [padded[t : t + tile_height, left : left + tile_width] for t, left in chunk]
+            )
             results = self._apply(tiles, style, strength)
             for (top, left), result in zip(chunk, results, strict=True):
-                out[top : top + tile, left : left + tile] += result * weight
-                total[top : top + tile, left : left + tile] += weight
+                out[top : top + tile_height, left : left + tile_width] += result * weight
+                total[top : top + tile_height, left : left + tile_width] += weight
         return (out / np.maximum(total, 1e-8))[:height, :width]
 
     def __call__(self, images, style=None, strength=1.0, verbose=0):
@@ -197,8 +217,8 @@ class Stylizer:
 
         if isinstance(images, np.ndarray) and images.ndim in (2, 3):
             images = [images]
-        images = [to_model_range(image) for image in images]
-        channels = int(named_input(self.generator, "image", 0).shape[-1])
+        images = [as_model_image(image, index) for index, image in enumerate(images)]
+        channels = image_channels(self.generator)
         for index, image in enumerate(images):
             if image.shape[-1] != channels:
                 raise InputError(
@@ -232,7 +252,7 @@ class Stylizer:
                 continue
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
-                batch = np.stack([self._pad(images[i], height, width) for i in chunk])
+                batch = np.stack([pad_image(images[i], self.multiple, self.minimum) for i in chunk])
                 for index, result in zip(chunk, self._apply(batch, weights, strength), strict=True):
                     results[index] = result[:height, :width]
                 if progress:

@@ -1,4 +1,5 @@
-"""GAN-aware Keras callbacks: sample grids and a guard that stops on non-finite losses."""
+"""GAN-aware Keras callbacks: sample grids, a guard that stops on non-finite losses, atomic
+backups (resumable, chief-only writing on several workers) and the latest whole model."""
 
 from __future__ import annotations
 
@@ -9,7 +10,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_styletransfer import distribute
 from keras_styletransfer.images import save_image_grid, tile_images, to_uint8
+
+
+def replace_atomically(write, temporary, destination, describe_failure):
+    """`write(temporary)`, then rename it over `destination`: the destination is either the old
+    file or the whole new one, never half-written. On an OSError the temporary file is removed
+    and an OSError with `describe_failure(error)` is raised."""
+    try:
+        write(temporary)
+        os.replace(temporary, destination)
+    except OSError as error:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise OSError(describe_failure(error)) from error
 
 
 class NonFiniteLossError(RuntimeError):
@@ -56,7 +71,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        images = self.model.generator.predict_on_batch(self.noise)
+        images = self.model.primary_generator().predict_on_batch(self.noise)
         path = os.path.join(self.output_dir, f"epoch_{epoch + 1:03d}.png")
         save_image_grid(images, path)
         self.written.append(path)
@@ -173,18 +188,22 @@ class ResumableBackup(keras.callbacks.Callback):
         os.makedirs(self.backup_dir, exist_ok=True)
         final_path = os.path.join(self.backup_dir, f"{self.PREFIX}{epoch + 1:04d}{self.SUFFIX}")
         temporary = os.path.join(self.backup_dir, f".tmp-{os.getpid()}{self.SUFFIX}")
-        try:
-            self.model.save_weights(temporary, overwrite=True)
-            with open(temporary, "rb+") as file:
+
+        def write(path):
+            self.model.save_weights(path, overwrite=True)
+            with open(path, "rb+") as file:
                 os.fsync(file.fileno())
-            os.replace(temporary, final_path)
-        except OSError as error:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise OSError(
-                f"could not write the backup of epoch {epoch + 1} to {self.backup_dir} ({error}); "
-                "the earlier backups are intact. Free some disk space and run again to resume."
-            ) from error
+
+        replace_atomically(
+            write,
+            temporary,
+            final_path,
+            lambda error: (
+                f"could not write the backup of epoch {epoch + 1} to "
+                f"{self.backup_dir} ({error}); the earlier backups are intact. Free some disk "
+                "space and run again to resume."
+            ),
+        )
         for _, path in self.backups()[self.keep :]:
             os.remove(path)
 
@@ -194,6 +213,61 @@ class ResumableBackup(keras.callbacks.Callback):
                 os.remove(path)
             if not os.listdir(self.backup_dir):
                 os.rmdir(self.backup_dir)
+
+
+class ChiefBackup(ResumableBackup):
+    """`ResumableBackup` for several workers: all restore from the shared folder, the chief writes.
+
+    Every worker loads the newest backup from `backup_dir` at the start of `fit` (on several
+    machines the folder must be on a shared file system, or copied to each machine, as for Keras'
+    `BackupAndRestore`), so all resume in step. At each epoch's end every worker saves (saving
+    reads values reduced over workers), but non-chiefs save to a private temporary folder that is
+    deleted at once; only the chief's file lands in `backup_dir`, and only the chief deletes the
+    folder when `fit` succeeds. With one worker it behaves exactly as `ResumableBackup`.
+
+    Args:
+        backup_dir: str. Shared folder of the backups.
+        strategy: tf.distribute.Strategy. Defaults to None (read `TF_CONFIG`).
+        **kwargs: passed to `ResumableBackup` (`keep`, `delete_on_success`).
+    """
+
+    def __init__(self, backup_dir, strategy=None, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.strategy = strategy
+        self.shared_dir = self.backup_dir
+        self.chief = distribute.is_chief(strategy)
+
+    def on_train_begin(self, logs=None):
+        if self.chief:
+            return super().on_train_begin(logs)
+        # A non-chief must not delete the chief's leftover temporary files: it only restores.
+        self.restored_epoch = 0
+        for epoch, path in self.backups():
+            try:
+                self.model.load_weights(path)
+            except Exception as error:
+                self.skipped.append((path, f"{type(error).__name__}: {error}"))
+                continue
+            self.restored_epoch = epoch
+            self.model._initial_epoch = epoch
+            return None
+        return None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.chief:
+            return super().on_epoch_end(epoch, logs)
+        private = distribute.worker_path(self.shared_dir, self.strategy)
+        self.backup_dir = private
+        try:
+            super().on_epoch_end(epoch, logs)
+        finally:
+            self.backup_dir = self.shared_dir
+            distribute.remove_worker_files(self.shared_dir, self.strategy)
+        return None
+
+    def on_train_end(self, logs=None):
+        if self.chief:
+            super().on_train_end(logs)
 
 
 class LatestModel(keras.callbacks.Callback):
@@ -217,13 +291,12 @@ class LatestModel(keras.callbacks.Callback):
         folder = os.path.dirname(os.path.abspath(self.filepath))
         os.makedirs(folder, exist_ok=True)
         temporary = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(self.filepath)}")
-        try:
-            self.model.save(temporary, overwrite=True)
-            os.replace(temporary, self.filepath)
-        except OSError as error:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise OSError(
-                f"could not write {self.filepath} after epoch {epoch + 1} ({error}); the "
-                "previous file is intact. Free some disk space and run again to resume."
-            ) from error
+        replace_atomically(
+            lambda path: self.model.save(path, overwrite=True),
+            temporary,
+            self.filepath,
+            lambda error: (
+                f"could not write {self.filepath} after epoch {epoch + 1} ({error}); "
+                "the previous file is intact. Free some disk space and run again to resume."
+            ),
+        )

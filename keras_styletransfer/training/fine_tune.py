@@ -1,9 +1,11 @@
-"""Fine-tuning a trained image-to-image GAN on a new style with a few images (document 004).
+"""Fine-tuning a trained image-to-image GAN on a new style with a few images.
 
-Document 004's transfer-learning recipe: start from a trained GAN, choose which parameters train
-("only the top", or all of them), and fine-tune on a small set of the new task's images. Its
-pseudo-code ran the generator under `torch.no_grad()`, so nothing could train; here the loaded
-generator and discriminator train with `model.fit` through the package's own wrappers.
+The usual transfer-learning recipe: start from a trained GAN, choose which parameters train
+("only the top", or all of them), and fine-tune on a small set of the new task's images. The
+loaded generator and discriminator train with `model.fit` through the package's own wrappers, in
+the run skeleton (`training.run`): a fine-tuning run writes the same files as any run
+(config.json, logs/, checkpoints/last.keras, final.keras, generator.keras, history.json,
+exported/NAME/1/) plus fine_tune.json, metrics.json and results.png.
 
 What trains in the generator (`train_policy`); the discriminator always trains fully (it must
 learn what the new style looks like):
@@ -20,16 +22,7 @@ learn what the new style looks like):
   (`GradualUnfreezing`). Blocks are named groups of layers (`generator_blocks`): the stem,
   each `down{i}` / `encode{i}`, each residual block `res{i}`, each `up{i}` / `decode{i}`, the head.
 
-Frozen layers keep their weights bit for bit: frozen BatchNormalization layers also run in
-inference mode (Keras 3 semantics), so their moving statistics do not move either.
-
-Keras 3 and changing `trainable` during `fit`: the wrappers' `train_step` reads
-`generator_variables()` (each network's `trainable_variables`) when `fit` *traces* the step, so a
-change made after tracing is not seen by the running train function. `GradualUnfreezing` therefore
-rebuilds it (`model.make_train_function(force=True)`, which `fit` reads before every step) after
-each change, and starts a fresh optimizer of the same configuration, as recompiling would (a
-shared Adam would give the newly unfrozen weights moments of 0 under a bias correction already
-near 1, i.e. steps several times larger than the learning rate).
+Which layers train, and how gradual unfreezing works under Keras 3, is in `training.freezing`.
 """
 
 from __future__ import annotations
@@ -38,235 +31,32 @@ import dataclasses
 import json
 import math
 import os
-import re
+import tempfile
 import time
 
 import keras
 import numpy as np
 
 from keras_styletransfer.errors import InputError
-
-POLICY_CHOICES = ("all", "decoder", "last:K", "gradual")
-
-# Block names (see `generator_blocks`) that make up the decoder, per generator class.
-DECODER_BLOCKS = {
-    "ResnetGenerator": r"up\d+|head",
-    "StyleGenerator": r"up\d+|head",
-    "UNetGenerator": r"up\d+|head",
-    "EncoderDecoderGenerator": r"unbottleneck|decode\d+|head",
-}
-
-# Layer-name prefixes that name a block; a `skip{i}` concatenation belongs to `up{i}`.
-_BLOCK_PATTERN = re.compile(
-    r"^(stem|down\d+|res\d+|up\d+|skip\d+|encode\d+|decode\d+|unbottleneck|bottleneck)(?:_|$)"
+from keras_styletransfer.training.callbacks import StopOnNonFiniteLoss
+from keras_styletransfer.training.freezing import (  # noqa: F401  (public here too)
+    DECODER_BLOCKS,
+    POLICY_CHOICES,
+    GradualUnfreezing,
+    apply_train_policy,
+    decoder_layers,
+    generator_blocks,
+    layers_for_policy,
+    parse_train_policy,
+    set_trainable_layers,
+    weighted_layers,
 )
-
-
-def _policy_error(text):
-    return InputError(
-        f"unknown train policy {text!r}; choose one of {', '.join(POLICY_CHOICES)} "
-        "(K a positive integer, e.g. last:2)."
-    )
-
-
-def parse_train_policy(text):
-    """Split a policy string into `(kind, k)`.
-
-    Args:
-        text: str. "all", "decoder", "gradual" or "last:K".
-
-    Returns:
-        `(kind, k)`: kind in {"all", "decoder", "last", "gradual"}; k an int for "last", else None.
-
-    Raises:
-        InputError: for any other string, listing the choices.
-    """
-    if not isinstance(text, str):
-        raise _policy_error(text)
-    policy = text.strip().lower()
-    if policy in ("all", "decoder", "gradual"):
-        return policy, None
-    match = re.fullmatch(r"last:(\d+)", policy)
-    if match and int(match.group(1)) > 0:
-        return "last", int(match.group(1))
-    raise _policy_error(text)
-
-
-def weighted_layers(generator):
-    """The generator's layers that own weights, in graph order (input side first)."""
-    return [layer for layer in generator.layers if layer.weights]
-
-
-def _block_name(layer_name):
-    match = _BLOCK_PATTERN.match(layer_name)
-    if not match:
-        return None
-    name = match.group(1)
-    return "up" + name[4:] if name.startswith("skip") else name
-
-
-def generator_blocks(generator):
-    """The generator's layers with weights grouped into named blocks, input side first.
-
-    A layer belongs to the block its name starts with (`stem`, `down{i}`, `res{i}`, `up{i}`,
-    `encode{i}`, `bottleneck`, `unbottleneck`, `decode{i}`); any other layer with weights
-    (`to_image`, `styled`, ...) belongs to the block "head". For generators whose layer names
-    follow none of these (the noise generators), every layer with weights is its own block.
-
-    Args:
-        generator: keras.Model.
-
-    Returns:
-        A list of `(block_name, [layers])`, ordered by the block's first layer in the graph.
-    """
-    blocks = {}
-    layers = weighted_layers(generator)
-    if not any(_block_name(layer.name) for layer in layers):
-        return [(layer.name, [layer]) for layer in layers]
-    for layer in layers:
-        blocks.setdefault(_block_name(layer.name) or "head", []).append(layer)
-    return list(blocks.items())
-
-
-def decoder_layers(generator):
-    """The layers with weights after the bottleneck (see the module docstring).
-
-    Raises:
-        InputError: for a generator class without a defined decoder.
-    """
-    kind = type(generator).__name__
-    if kind not in DECODER_BLOCKS:
-        raise InputError(
-            f"the decoder of a {kind} is not defined; the decoder policy takes "
-            f"{', '.join(DECODER_BLOCKS)}. Use --train all, last:K or gradual."
-        )
-    pattern = re.compile(DECODER_BLOCKS[kind])
-    return [
-        layer
-        for name, layers in generator_blocks(generator)
-        if pattern.fullmatch(name)
-        for layer in layers
-    ]
-
-
-def set_trainable_layers(generator, trainable):
-    """Make exactly the layers in `trainable` train (every other layer frozen).
-
-    Returns:
-        The names of the trainable layers that own weights.
-    """
-    generator.trainable = True
-    chosen = {id(layer) for layer in trainable}
-    for layer in generator.layers:
-        # Layers without weights stay trainable: the flag changes nothing for them.
-        layer.trainable = id(layer) in chosen or not layer.weights
-    return [layer.name for layer in weighted_layers(generator) if layer.trainable]
-
-
-def layers_for_policy(generator, policy, stage=1):
-    """The layers that train under `policy` (for "gradual": the last `stage` blocks)."""
-    kind, k = parse_train_policy(policy)
-    layers = weighted_layers(generator)
-    if kind == "all":
-        return layers
-    if kind == "decoder":
-        return decoder_layers(generator)
-    if kind == "last":
-        if k > len(layers):
-            raise InputError(
-                f"last:{k} asks for more layers than {generator.name} has with weights "
-                f"({len(layers)}); choose K from 1 to {len(layers)}."
-            )
-        return layers[-k:]
-    blocks = generator_blocks(generator)
-    return [layer for _, block in blocks[max(len(blocks) - stage, 0) :] for layer in block]
-
-
-def apply_train_policy(generator, policy):
-    """Freeze the generator's layers as `policy` says ("gradual": its first stage).
-
-    Args:
-        generator: keras.Model.
-        policy: str. One of `POLICY_CHOICES`.
-
-    Returns:
-        The names of the layers with weights that train.
-
-    Example:
-        >>> apply_train_policy(generator, "decoder")
-        ['up1', 'up1_norm', 'up2', 'up2_norm', 'to_image']
-    """
-    return set_trainable_layers(generator, layers_for_policy(generator, policy))
-
-
-def _fresh_optimizer(optimizer, variables):
-    fresh = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
-    fresh.build(variables)
-    return fresh
-
-
-class GradualUnfreezing(keras.callbacks.Callback):
-    """Unfreeze the generators' blocks from the output side, one stage every few epochs.
-
-    During epoch e (0-based) the last `min(1 + e // unfreeze_every, number of blocks)` blocks of
-    `generator_blocks` train, times `blocks_per_stage`. At each change the layers' `trainable` flags
-    are set, the generator optimizer is replaced by a fresh one of the same configuration built
-    on the new variables (as recompiling would), and the wrapper's train function is rebuilt with
-    `make_train_function(force=True)`: `train_step` lists `generator_variables()` only when it is
-    traced, so without the rebuild the change would not take effect.
-
-    Args:
-        generators: list of keras.Model. The networks to unfreeze (both of a CycleGAN).
-        unfreeze_every: int. Epochs per stage. Defaults to 1.
-        blocks_per_stage: int. Blocks unfrozen per stage. Defaults to 1.
-
-    Attributes:
-        stages: list of `(epoch, [trainable block names of the first generator])`, one entry per
-            change.
-
-    Example:
-        >>> model.fit(data, epochs=12, callbacks=[GradualUnfreezing([model.generator])])
-    """
-
-    def __init__(self, generators, unfreeze_every=1, blocks_per_stage=1):
-        super().__init__()
-        for value, name in ((unfreeze_every, "unfreeze_every"), (blocks_per_stage, "blocks")):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a positive integer; received {value!r}.")
-        self.generators = list(generators)
-        self.unfreeze_every = unfreeze_every
-        self.blocks_per_stage = blocks_per_stage
-        self.stages = []
-        self._count = None
-
-    def blocks_at(self, epoch):
-        """How many output-side blocks train during `epoch` (0-based)."""
-        stage = 1 + epoch // self.unfreeze_every
-        return min(stage * self.blocks_per_stage, len(generator_blocks(self.generators[0])))
-
-    def set_blocks(self, count):
-        """Train the last `count` blocks of every generator; returns the first one's names."""
-        for generator in self.generators:
-            blocks = generator_blocks(generator)
-            chosen = [layer for _, block in blocks[len(blocks) - count :] for layer in block]
-            set_trainable_layers(generator, chosen)
-        self._count = count
-        return [name for name, _ in generator_blocks(self.generators[0])[-count:]]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        count = self.blocks_at(epoch)
-        if count == self._count:
-            return
-        self.stages.append((epoch, self.set_blocks(count)))
-        model = self.model
-        if getattr(model, "generator_optimizer", None) is not None:
-            model.generator_optimizer = _fresh_optimizer(
-                model.generator_optimizer, model.generator_variables()
-            )
-        model.make_train_function(force=True)
-
+from keras_styletransfer.training.run import Recipe, run
+from keras_styletransfer.validation import check_int, check_positive_number
 
 # --- loading --------------------------------------------------------------------------------------
+
+FINE_TUNED_FAMILIES = ("pix2pix", "cyclegan")
 
 
 def load_for_fine_tuning(model, discriminator=None, seed=0):
@@ -283,50 +73,35 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
     Returns:
         The wrapper (`Pix2Pix` or `CycleGAN`).
     """
-    from keras_styletransfer.models import discriminators
-    from keras_styletransfer.models.cyclegan import CycleGAN
-    from keras_styletransfer.models.multistyle import MultiStyleGAN
-    from keras_styletransfer.models.pix2pix import Pix2Pix
+    from keras_styletransfer.models.loading import load_trained
 
-    model = _load(model, "model")
-    if isinstance(model, (Pix2Pix, CycleGAN)):
+    model = load_trained(model)
+    family = getattr(model, "family", None)
+    if family in FINE_TUNED_FAMILIES:
         return model
-    if isinstance(model, MultiStyleGAN) or len(getattr(model, "inputs", None) or []) != 1:
+    if family is not None or len(getattr(model, "inputs", None) or []) != 1:
         raise InputError(
             f"fine-tune takes a pix2pix or CycleGAN model (train-style --family pix2pix or "
             f"cyclegan) or an image-to-image generator; received a {type(model).__name__}. A "
             "multi-style model learns another style by training it with that style "
             "(train-style --family multistyle --styles ...)."
         )
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.pix2pix import Pix2Pix
+    from keras_styletransfer.seeding import seeded
+
     if discriminator is None:
-        keras.utils.set_random_seed(seed)
         filters = model.get_config().get("filters", 32)
-        discriminator = discriminators.PatchGANDiscriminator(
-            num_layers=2, filters=filters, conditional=True, norm="batch", name="patchgan"
-        )
+        with seeded(seed):
+            discriminator = PatchGANDiscriminator(
+                num_layers=2, filters=filters, conditional=True, norm="batch", name="patchgan"
+            )
     else:
-        discriminator = _load(discriminator, "discriminator")
+        discriminator = load_trained(discriminator)
     try:
         return Pix2Pix(model, discriminator, seed=seed)
     except ValueError as error:
         raise InputError(f"cannot fine-tune this generator with pix2pix: {error}") from None
-
-
-def _load(model, what):
-    from keras_styletransfer.models.loading import load_trained
-
-    return load_trained(model)
-
-
-def generators_of(model):
-    """The generators a policy applies to: G (pix2pix), or G and F (CycleGAN)."""
-    return list(model.generator_networks())
-
-
-def family_of(model):
-    from keras_styletransfer.models.cyclegan import CycleGAN
-
-    return "cyclegan" if isinstance(model, CycleGAN) else "pix2pix"
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -407,59 +182,146 @@ def _stored_config(path):
         return None
 
 
-def _check_int(value, name, low=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InputError(f"{name} must be an integer >= {low}; received {value!r}.")
-    return value
-
-
 def _count(variables):
     return int(sum(np.prod(v.shape) for v in variables))
 
 
 def _compile(model, learning_rate):
-
     model.compile(
         generator_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
         discriminator_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
     )
 
 
-def _train(model, policy, dataset, epochs, steps_per_epoch, unfreeze_every, learning_rate, verbose):
-    """Compile (optimizers built on every generator variable), apply the policy, fit."""
-    from keras_styletransfer.training.callbacks import StopOnNonFiniteLoss
+def _prepare(model, policy, learning_rate, unfreeze_every):
+    """Compile (optimizers built on every generator variable), then apply the policy.
 
-    generators = generators_of(model)
+    Returns:
+        The `GradualUnfreezing` callback for "gradual", else None.
+    """
+    generators = model.generator_networks()
     for generator in generators:
         set_trainable_layers(generator, weighted_layers(generator))
     _compile(model, learning_rate)
     kind, _ = parse_train_policy(policy)
-    callbacks = [StopOnNonFiniteLoss()]
-    gradual = None
     if kind == "gradual":
-        gradual = GradualUnfreezing(generators, unfreeze_every=unfreeze_every)
-        callbacks.append(gradual)
-    else:
-        for generator in generators:
-            set_trainable_layers(generator, layers_for_policy(generator, policy))
-    started = time.time()
-    history = model.fit(
-        dataset,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        verbose=verbose,
-        callbacks=callbacks,
-    )
-    seconds = time.time() - started
-    trainable = [layer.name for layer in weighted_layers(generators[0]) if layer.trainable]
-    return history.history, trainable, (gradual.stages if gradual else []), seconds
+        return GradualUnfreezing(generators, unfreeze_every=unfreeze_every)
+    for generator in generators:
+        set_trainable_layers(generator, layers_for_policy(generator, policy))
+    return None
 
 
 def _scratch_copy(model, seed):
-    """A model of the same architecture with fresh random weights."""
+    """A model of the same architecture with fresh random weights drawn from `seed`."""
+    from keras_styletransfer.seeding import seeded
 
-    keras.utils.set_random_seed(seed)
-    return type(model).from_config(model.get_config())
+    with seeded(seed):
+        return type(model).from_config(model.get_config())
+
+
+class FineTuneRecipe(Recipe):
+    """Fine-tuning as a recipe of the run skeleton: a loaded wrapper, a train policy, a few
+    images; scored on the held-out photos before and after (and against training from scratch).
+    """
+
+    def __init__(self, config, model, data, settings):
+        self.config = config
+        self.model = model
+        self.data = data
+        self.settings = settings
+        self.batch_size = config.batch_size
+        self.steps_per_epoch = config.steps_per_epoch
+        from keras_styletransfer.training.translation import served_name
+
+        self.export_name = served_name(config)
+        self.gradual = None
+        self.before = None
+        self.trainable = []
+
+    def dataset(self):
+        from keras_styletransfer.training.translation import build_dataset
+
+        return build_dataset(self.config, self.data)
+
+    def build_model(self):
+        from keras_styletransfer.evaluation import evaluate_on_held_out
+
+        self.before = evaluate_on_held_out(self.model, self.config, self.data)
+        self.gradual = _prepare(
+            self.model,
+            self.settings["train_policy"],
+            self.config.learning_rate,
+            self.settings["unfreeze_every"],
+        )
+        return self.model
+
+    def callbacks(self, run_dir):
+        return [self.gradual] if self.gradual else []
+
+    def finish(self, model):
+        generator = model.primary_generator()
+        self.trainable = [layer.name for layer in weighted_layers(generator) if layer.trainable]
+        self.trainable_parameters = _count(generator.trainable_variables)
+        # The saved model is an ordinary one: every layer trainable again.
+        for network in model.generator_networks():
+            set_trainable_layers(network, weighted_layers(network))
+
+    def outputs(self, model, history, run_dir, seconds):
+        from keras_styletransfer.evaluation import evaluate_on_held_out
+        from keras_styletransfer.training.outputs import save_results_grid
+
+        config, data = self.config, self.data
+        stages = self.gradual.stages if self.gradual else []
+        metrics = {
+            "family": model.family,
+            "style": config.styles[0],
+            "source_model": self.settings["source_model"],
+            "source_styles": self.settings["source_styles"],
+            "train_policy": self.settings["train_policy"],
+            "trainable_layers": self.trainable,
+            "trainable_parameters": self.trainable_parameters,
+            "generator_parameters": _count(model.primary_generator().weights),
+            "unfreezing_stages": [[epoch, names] for epoch, names in stages],
+            "images": len(data.train_content),
+            "steps": config.epochs * config.steps_per_epoch,
+            "image_size": config.image_size,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "training_seconds": seconds,
+            "held_out_photos": data.sources_of("test"),
+            "styles": evaluate_on_held_out(model, config, data),
+            "before_fine_tuning": self.before,
+        }
+        scratch_model = None
+        if self.settings["compare_scratch"]:
+            scratch_model, metrics["scratch"] = self.train_from_scratch(model)
+        settings = {k: metrics[k] for k in ("source_model", "train_policy", "images", "steps")}
+        with open(os.path.join(run_dir, "fine_tune.json"), "w") as file:
+            json.dump(settings, file, indent=2)
+        with open(os.path.join(run_dir, "metrics.json"), "w") as file:
+            json.dump(metrics, file, indent=2)
+        save_results_grid(model, config, data, os.path.join(run_dir, "results.png"))
+        return {"metrics": metrics, "scratch_model": scratch_model, "stages": stages}
+
+    def train_from_scratch(self, model):
+        """The same architecture from random weights, trained on the same images and steps."""
+        from keras_styletransfer.evaluation import evaluate_on_held_out
+
+        config = self.config
+        scratch = _scratch_copy(model, config.seed)
+        _prepare(scratch, "all", config.learning_rate, self.settings["unfreeze_every"])
+        started = time.time()
+        scratch.fit(
+            self.dataset(),
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            verbose=self.settings["verbose"],
+            callbacks=[StopOnNonFiniteLoss()],
+        )
+        return scratch, {
+            "training_seconds": time.time() - started,
+            "styles": evaluate_on_held_out(scratch, config, self.data),
+        }
 
 
 def fine_tune(
@@ -504,9 +366,9 @@ def fine_tune(
         steps_per_epoch: int. Defaults to `steps` / 10 (at least 1); "gradual" unfreezes per epoch.
         unfreeze_every: int. Epochs per unfreezing stage ("gradual"). Defaults to 1.
         discriminator: str or keras.Model. With a generator alone, its discriminator.
-        run_dir: str. Where to write config.json (a train-style config, so `evaluate` reads
-            the run), fine_tune.json, final.keras, generator.keras, saved_model/, metrics.json,
-            history.json and results.png. Defaults to None (nothing written).
+        run_dir: str. Where the run's files go (the run skeleton's layout, with a train-style
+            config.json so `evaluate` reads the run, plus fine_tune.json, metrics.json and
+            results.png). Defaults to None (a temporary folder, deleted afterwards).
         seed: int. Defaults to 0.
         compare_scratch: bool. Also train the architecture from scratch. Defaults to False.
         verbose: int. Keras' fit verbosity. Defaults to 0.
@@ -516,121 +378,60 @@ def fine_tune(
         and of the unchanged photos, as train-style's metrics.json), "before_fine_tuning", and
         "scratch" when asked for, with the settings and timings.
     """
-    from keras_styletransfer.config import TranslationConfig, validate_translation_config
+    from keras_styletransfer.config import TranslationConfig
     from keras_styletransfer.data.offline_photos import load_offline_style_set
     from keras_styletransfer.data.styles import style_name
-    from keras_styletransfer.training.translation import (
-        build_dataset,
-        evaluate_on_held_out,
-        generator_of,
-        save_results_grid,
-    )
+    from keras_styletransfer.training.checks import validate_translation_config
 
     parse_train_policy(train_policy)
     style = style_name(style)
-    steps = _check_int(steps, "steps")
-    images = _check_int(images, "images")
-    unfreeze_every = _check_int(unfreeze_every, "unfreeze_every")
-    if not (isinstance(learning_rate, int | float) and learning_rate > 0):
-        raise InputError(f"learning rate must be > 0; received {learning_rate!r}.")
+    steps = check_int(steps, "steps")
+    images = check_int(images, "images")
+    unfreeze_every = check_int(unfreeze_every, "unfreeze_every")
+    learning_rate = check_positive_number(learning_rate, "learning rate")
     source = _stored_config(model)
     image_size = image_size or (source.image_size if source else 64)
-    steps_per_epoch = _check_int(steps_per_epoch or max(1, steps // 10), "steps_per_epoch")
+    steps_per_epoch = check_int(steps_per_epoch or max(1, steps // 10), "steps_per_epoch")
     epochs = math.ceil(steps / steps_per_epoch)
     source_path = str(model) if isinstance(model, str | os.PathLike) else None
     wrapper = load_for_fine_tuning(model, discriminator, seed=seed)
+    generator = wrapper.primary_generator()
     if train_policy.strip().lower() == "decoder":
-        decoder_layers(generator_of(wrapper))  # an unsupported class fails before any work
-    family = family_of(wrapper)
+        decoder_layers(generator)  # an unsupported class fails before any work
     config = validate_translation_config(
         TranslationConfig(
-            family=family,
+            family=wrapper.family,
             styles=(style,),
             image_size=image_size,
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
             batch_size=batch_size,
-            filters=int(generator_of(wrapper).get_config().get("filters", 32)),
-            learning_rate=float(learning_rate),
+            filters=int(generator.get_config().get("filters", 32)),
+            learning_rate=learning_rate,
             seed=seed,
+            # The model is loaded (or given) outside any strategy's scope.
+            strategy="default",
         )
     )
     data = few_images(load_offline_style_set(size=image_size, styles=(style,), seed=seed), images)
-    before = evaluate_on_held_out(wrapper, config, data)
-    keras.utils.set_random_seed(seed)
-    history, trainable, stages, seconds = _train(
-        wrapper,
-        train_policy,
-        build_dataset(config, data),
-        epochs,
-        steps_per_epoch,
-        unfreeze_every,
-        learning_rate,
-        verbose,
-    )
-    generator = generator_of(wrapper)
-    metrics = {
-        "family": family,
-        "style": style,
+    settings = {
+        "train_policy": train_policy,
+        "unfreeze_every": unfreeze_every,
         "source_model": source_path,
         "source_styles": list(source.styles) if source else None,
-        "train_policy": train_policy,
-        "trainable_layers": trainable,
-        "trainable_parameters": _count(generator.trainable_variables),
-        "generator_parameters": _count(generator.weights),
-        "unfreezing_stages": [[epoch, names] for epoch, names in stages],
-        "images": len(data.train_content),
-        "steps": epochs * steps_per_epoch,
-        "image_size": image_size,
-        "batch_size": batch_size,
-        "learning_rate": float(learning_rate),
-        "training_seconds": seconds,
-        "held_out_photos": data.sources_of("test"),
-        "styles": evaluate_on_held_out(wrapper, config, data),
-        "before_fine_tuning": before,
+        "compare_scratch": compare_scratch,
+        "verbose": verbose,
     }
-    # The saved model is an ordinary one: every layer trainable again.
-    for network in generators_of(wrapper):
-        set_trainable_layers(network, weighted_layers(network))
-    scratch_model = None
-    if compare_scratch:
-        scratch_model = _scratch_copy(wrapper, seed)
-        keras.utils.set_random_seed(seed)
-        _, _, _, scratch_seconds = _train(
-            scratch_model,
-            "all",
-            build_dataset(config, data),
-            epochs,
-            steps_per_epoch,
-            unfreeze_every,
-            learning_rate,
-            verbose,
-        )
-        metrics["scratch"] = {
-            "training_seconds": scratch_seconds,
-            "styles": evaluate_on_held_out(scratch_model, config, data),
-        }
-    if run_dir:
-        os.makedirs(run_dir, exist_ok=True)
-        config.save(run_dir)
-        settings = {k: metrics[k] for k in ("source_model", "train_policy", "images", "steps")}
-        with open(os.path.join(run_dir, "fine_tune.json"), "w") as file:
-            json.dump(settings, file, indent=2)
-        wrapper.save(os.path.join(run_dir, "final.keras"))
-        generator.save(os.path.join(run_dir, "generator.keras"))
-        generator.export(os.path.join(run_dir, "saved_model"), verbose=False)
-        with open(os.path.join(run_dir, "metrics.json"), "w") as file:
-            json.dump(metrics, file, indent=2)
-        with open(os.path.join(run_dir, "history.json"), "w") as file:
-            json.dump(history, file, indent=2)
-        save_results_grid(wrapper, config, data, os.path.join(run_dir, "results.png"))
+    recipe = FineTuneRecipe(config, wrapper, data, settings)
+    with tempfile.TemporaryDirectory(prefix="fine_tune-") as temporary:
+        result = run(recipe, run_dir or temporary, verbose=verbose)
     return FineTuneResult(
         model=wrapper,
-        metrics=metrics,
-        history=history,
-        trainable_layers=trainable,
-        stages=stages,
+        metrics=result.outputs["metrics"],
+        history=result.history,
+        trainable_layers=recipe.trainable,
+        stages=result.outputs["stages"],
         run_dir=run_dir,
-        seconds=seconds,
-        scratch_model=scratch_model,
+        seconds=result.seconds,
+        scratch_model=result.outputs["scratch_model"],
     )

@@ -1,0 +1,176 @@
+"""What the commands share: argument types, common options, and loading TensorFlow quietly.
+
+Nothing here imports TensorFlow at import time: the command line is parsed and checked first, and
+a command calls `load_tensorflow()` only once its arguments are valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+from keras_styletransfer.errors import InputError
+from keras_styletransfer.validation import parse_name_weights
+
+PROG = "keras-styletransfer"
+
+
+# --- argument types (argparse reports their errors as one line, exit status 2) -----------------
+
+
+def _int_at_least(low, description):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {description}, got {value}")
+        return value
+
+    parse.__name__ = description
+    return parse
+
+
+# argparse types: an integer >= 1, an integer >= 0.
+positive_int = _int_at_least(1, "a positive integer")
+non_negative_int = _int_at_least(0, "an integer >= 0")
+
+
+def run_fields(args):
+    """The `RunConfig` fields every training command takes, from its arguments."""
+    return dict(
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch or 0,
+        batch_size=args.batch_size or 0,
+        seed=args.seed,
+        data=args.data,
+        tfds_data_dir=args.tfds_data_dir,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+    )
+
+
+def name_weights(option):
+    """An argparse type for `option`: 'a=0.3,b=0.7' -> {'a': 0.3, 'b': 0.7}.
+
+    Only the syntax is checked here; `validation.style_weights` applies the weight rules when
+    the model's style names are known.
+    """
+
+    def parse(text):
+        try:
+            return parse_name_weights(text, option)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = "name=weight pairs"
+    return parse
+
+
+def comma_separated(option):
+    """An argparse type for `option`: 'a,b,c' -> ['a', 'b', 'c'], no empty names."""
+
+    def parse(text):
+        names = [name.strip() for name in text.split(",")]
+        if not all(names):
+            raise argparse.ArgumentTypeError(
+                f"{option} takes names separated by commas; received {text!r}"
+            )
+        return names
+
+    parse.__name__ = "comma-separated names"
+    return parse
+
+
+# --- options several commands take ---------------------------------------------------------------
+
+
+def add_distribution_arguments(parser):
+    """`--strategy` and `--mixed-precision`, for the training commands."""
+    from keras_styletransfer.distribute import PRECISION_POLICIES, STRATEGY_NAMES
+
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGY_NAMES,
+        default="auto",
+        help="auto: all GPUs when there are several, else one device; mirrored: every GPU (or "
+        "logical CPU) of this machine; multi_worker: the machines in TF_CONFIG. --batch-size is "
+        "the global batch over all replicas",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        choices=PRECISION_POLICIES,
+        default="none",
+        help="mixed_float16 (GPUs; loss scaling is added) or mixed_bfloat16",
+    )
+
+
+def add_overwrite_argument(parser, help="replace what a finished run left in the folder"):
+    parser.add_argument("--overwrite", action="store_true", help=help)
+
+
+def add_direction_argument(parser):
+    parser.add_argument(
+        "--direction",
+        choices=("AB", "BA"),
+        default=None,
+        help="CycleGAN: A->B (the default) or B->A",
+    )
+
+
+def add_strength_argument(parser):
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="multi-style models: 0 (the photo) to 1 (the full style); default 1",
+    )
+
+
+# --- TensorFlow, once the arguments are valid ---------------------------------------------------
+
+
+def quiet_logs():
+    """Ask TensorFlow (not yet imported) for no C++ log lines: "failed call to cuInit" on every
+    machine without a GPU would bury the command's own messages, and its errors still arrive as
+    exceptions. `--debug` skips this and keeps them."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """Send the process's file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines
+    (absl's "All log messages before absl::InitializeLog()", oneDNN, CUDA probing) are written
+    there at import, whatever TF_CPP_MIN_LOG_LEVEL says."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def load_tensorflow(args=None):
+    """Import TensorFlow, once the command's arguments are valid.
+
+    Unless `args.debug`, its start-up lines and Python-side INFO / WARNING logs are hidden; its
+    errors still arrive as exceptions.
+    """
+    if "tensorflow" in sys.modules or getattr(args, "debug", False):
+        import tensorflow  # noqa: F401
+
+        return
+    quiet_logs()
+    with _stderr_to_devnull():
+        import tensorflow as tf
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    tf.get_logger().setLevel("ERROR")

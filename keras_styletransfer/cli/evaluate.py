@@ -1,0 +1,79 @@
+"""`keras-styletransfer evaluate`: a train-style model scored on the held-out offline photos.
+
+    keras-styletransfer evaluate --model RUN/final.keras [--out metrics.json]
+
+SSIM / PSNR against the exact stylisations, and a style judge's scores, FID and KID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from keras_styletransfer.cli.common import load_tensorflow
+from keras_styletransfer.cli.train_style import print_style_metrics
+from keras_styletransfer.errors import InputError
+
+
+def add_command(commands):
+    """Add the `evaluate` sub-command to the CLI's sub-parsers."""
+    parser = commands.add_parser(
+        "evaluate", help="SSIM / PSNR of a trained model on the held-out offline photos"
+    )
+    parser.add_argument("--model", required=True, help="final.keras of a train-style run")
+    parser.add_argument("--out", default=None, help="JSON file to write (optional)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _run_config(model_path):
+    """The `TranslationConfig` saved beside `model_path`, checked to use the offline photos."""
+    from keras_styletransfer.config import TranslationConfig
+
+    if not os.path.isfile(model_path):
+        raise InputError(f"model file {model_path!r} not found; pass final.keras of a run.")
+    stored = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
+    if not os.path.isfile(stored):
+        raise InputError(
+            f"no config.json beside {model_path!r}; evaluate needs the run directory that "
+            "train-style wrote (it names the styles and image size)."
+        )
+    try:
+        config = TranslationConfig.load(stored)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{stored} is not a train-style configuration ({error}).") from None
+    if config.data != "offline":
+        raise InputError(
+            f"evaluate measures against the exact stylisations of the offline held-out photos; "
+            f"this run trained on {config.data!r}, which has no such ground truth. Use its "
+            "results.png, or stylize your own test images."
+        )
+    return config
+
+
+def run(args):
+    """Score the model, print the scores, and write them to `--out` if given."""
+    config = _run_config(args.model)
+    load_tensorflow(args)
+    from keras_styletransfer.data.offline_photos import load_offline_style_set
+    from keras_styletransfer.evaluation import evaluate_on_held_out, judge_on_held_out
+    from keras_styletransfer.models.loading import require_wrapper
+
+    model = require_wrapper(args.model, "evaluate", families=("pix2pix", "cyclegan", "multistyle"))
+    data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
+    metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
+    print_style_metrics(metrics)
+    metrics["judge"] = judge_on_held_out(model, config, data)
+    for style, entry in metrics["judge"].items():
+        for label in ("model", "baseline"):
+            m = entry[label]
+            print(
+                f"  {style:12s} {label:8s} style score {m['style_score']:.3f}, judged "
+                f"{style} {m['style_accuracy']:.0%}, FID {m['fid_judge_features']:.3g}, "
+                f"KID {m['kid_judge_features']:.3g} (style-judge features)"
+            )
+    if args.out:
+        with open(args.out, "w") as file:
+            json.dump(metrics, file, indent=2)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,123 @@
+"""Pictures a translation run writes: result grids, per-epoch previews, D's patch map, loss curves
+and the explanation report. Models are read through the wrappers' public contract only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+
+from keras_styletransfer.evaluation import translate
+from keras_styletransfer.images import (
+    new_figure,
+    save_figure,
+    save_png,
+    tile_images,
+    to_model_range,
+    to_model_range_tf,
+    to_uint8,
+)
+
+
+def _grid_scale(config):
+    return max(1, 128 // config.image_size)
+
+
+def save_results_grid(model, config, data, path, rows=8):
+    """Rows of held-out image | output | ground truth, one block per style (offline data)."""
+    content = np.concatenate([data.test_content, data.test_crops])[:rows]
+    tiles = []
+    for style in config.styles:
+        outputs = to_uint8(translate(model, content, style=style))
+        truth = np.concatenate([data.test_targets[style], data.test_crop_targets[style]])[:rows]
+        for photo, output, target in zip(content, outputs, truth, strict=True):
+            tiles.extend([photo, output, target])
+    grid = tile_images(np.stack(tiles), columns=3)
+    return save_png(grid, path, scale=_grid_scale(config))
+
+
+def save_folder_grid(model, config, previews, path):
+    """Rows of source | output per style [| target], for a run on the user's data."""
+    tiles = []
+    outputs = [to_uint8(translate(model, previews.content, style=s)) for s in config.styles]
+    for row, photo in enumerate(previews.content):
+        tiles.append(photo)
+        tiles.extend(output[row] for output in outputs)
+        if previews.targets is not None:
+            tiles.append(previews.targets[row])
+    columns = 1 + len(outputs) + (previews.targets is not None)
+    grid = tile_images(np.stack(tiles), columns=columns)
+    return save_png(grid, path, scale=_grid_scale(config))
+
+
+class EpochPreview(keras.callbacks.Callback):
+    """After each epoch, `draw(model, path)` writes `folder/epoch_XXX.png`.
+
+    Args:
+        draw: callable `(model, path)`, e.g. a `save_results_grid` bound to its data.
+        folder: str.
+    """
+
+    def __init__(self, draw, folder):
+        super().__init__()
+        self.draw, self.folder = draw, folder
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.draw(self.model, os.path.join(self.folder, f"epoch_{epoch + 1:03d}.png"))
+
+
+def save_patch_map(model, content, path):
+    """D's per-patch verdict on the outputs for `content` (uint8 images), beside each output.
+
+    Returns:
+        The path, or None when the primary discriminator gives one verdict per image (no map).
+    """
+    content = np.asarray(content)[:4]
+    style = model.style_names[0] if model.style_names else None
+    outputs = translate(model, content, style=style)
+    batch = {model.generator_input_key: to_model_range_tf(content)}
+    logits = np.asarray(model.discriminator_logits(outputs, batch=batch, training=False))
+    if logits.ndim != 4 or logits.shape[1] * logits.shape[2] <= 1:
+        return None
+    logits = logits[..., 0]
+    figure = new_figure(figsize=(3 * len(content), 6))
+    axes = figure.subplots(2, len(content), squeeze=False)
+    for column in range(len(content)):
+        axes[0, column].imshow(to_uint8(outputs[column]))
+        axes[0, column].set_title("output")
+        shown = axes[1, column].imshow(logits[column], cmap="RdYlGn")
+        axes[1, column].set_title("D per patch (green: real)")
+        figure.colorbar(shown, ax=axes[1, column], fraction=0.046)
+        for axis in axes[:, column]:
+            axis.axis("off")
+    figure.tight_layout()
+    return save_figure(figure, path, dpi=80)
+
+
+def save_loss_curves(history, path):
+    """Every loss of a Keras history per epoch, on a log scale; None when there is none."""
+    keys = [k for k in history if k.endswith("loss")]
+    if not keys:
+        return None
+    figure = new_figure(figsize=(7, 4))
+    axis = figure.subplots()
+    for key in keys:
+        axis.plot(range(1, len(history[key]) + 1), history[key], label=key)
+    axis.set_xlabel("epoch")
+    axis.set_yscale("log")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return save_figure(figure, path, dpi=80)
+
+
+def save_explanations(model, config, content, out_dir, count=4):
+    """Why D judges the outputs as it does: saliency, SmoothGrad, integrated gradients and
+    Grad-CAM of D's realness of G(x), D's patch map, and the edit explanation (integrated
+    gradients from the photo x to G(x), summing to D(G(x)) - D(x)), for a few photos."""
+    from keras_styletransfer.explain.report import explanation_report
+
+    images = to_model_range(np.asarray(content)[:count])
+    style = config.styles[0] if model.style_names else None
+    return explanation_report(model, images=images, out_dir=out_dir, style=style)
