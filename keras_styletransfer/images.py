@@ -91,6 +91,7 @@ def save_image_grid(images, path, columns=None, min_tile_size=84):
 
 # --- image quality (TensorFlow) ------------------------------------------------------------
 
+
 def image_psnr(targets, outputs):
     """Peak signal-to-noise ratio per example, in dB, for images in [-1, 1] (`tf.image.psnr`)."""
     import tensorflow as tf

@@ -77,9 +77,7 @@ def _graph():
 
 
 def test_every_module_has_a_declared_layer():
-    unplaced = [
-        m for m in _modules() if m != "keras_styletransfer" and _rank(m) is None
-    ]
+    unplaced = [m for m in _modules() if m != "keras_styletransfer" and _rank(m) is None]
     assert not unplaced, f"add these modules to LAYERS (and ARCHITECTURE.md): {unplaced}"
 
 
@@ -108,7 +106,7 @@ def test_no_import_cycles():
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                cycles.append(stack[stack.index(target) :] + [target])
+                cycles.append([*stack[stack.index(target) :], target])
             elif target not in state:
                 visit(target)
         stack.pop()

@@ -19,12 +19,18 @@ def test_every_registered_class_has_a_tiny_instance():
         | set(testing.COVERED_INSIDE)
     )
     assert names, "nothing registered: importing keras_styletransfer must register its classes"
-    assert names <= covered, f"registered without a tiny instance in tests/testing.py: {names - covered}"
+    assert names <= covered, (
+        f"registered without a tiny instance in tests/testing.py: {names - covered}"
+    )
     # Also no stale entries: every tested class is still registered.
     assert covered <= names, f"tested but no longer registered: {covered - names}"
 
 
-@pytest.mark.parametrize("name,build,inputs", testing.network_cases(), ids=[name for name, _, _ in testing.network_cases()])
+@pytest.mark.parametrize(
+    "name,build,inputs",
+    testing.network_cases(),
+    ids=[name for name, _, _ in testing.network_cases()],
+)
 def test_network_config_and_keras_round_trips_give_identical_outputs(name, build, inputs, tmp_path):
     model = build()
     assert type(model).__name__ == name

@@ -63,7 +63,7 @@ def tiny_style_discriminator(num_styles=3):
     return GlobalPoolDiscriminator(num_layers=2, filters=4, num_styles=num_styles)
 
 
-# --- tiny wrappers and their batches ---------------------------------------------------------------
+# --- tiny wrappers and their batches ---------------------------------------------------
 
 
 def tiny_wrapper(family, seed=0):
@@ -185,8 +185,12 @@ def network_cases():
     return [(name, build, inputs) for name, (build, inputs) in _networks().items()]
 
 
-WRAPPER_CLASSES = {"GAN": "gan", "Pix2Pix": "pix2pix", "CycleGAN": "cyclegan",
-                   "MultiStyleGAN": "multistyle"}
+WRAPPER_CLASSES = {
+    "GAN": "gan",
+    "Pix2Pix": "pix2pix",
+    "CycleGAN": "cyclegan",
+    "MultiStyleGAN": "multistyle",
+}
 
 # Registered classes that are not models: layers and schedules, tested through the networks that
 # use them (named here so the coverage check knows where each is exercised).
@@ -210,7 +214,5 @@ def registered_class_names():
 
     prefix = "keras_styletransfer>"
     return sorted(
-        key[len(prefix) :]
-        for key in keras.saving.get_custom_objects()
-        if key.startswith(prefix)
+        key[len(prefix) :] for key in keras.saving.get_custom_objects() if key.startswith(prefix)
     )

@@ -468,14 +468,3 @@ class StyleBlendGenerator(keras.Model):
         config = dict(config)
         config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
         return cls(**config)
-
-
-# --- loading --------------------------------------------------------------------------------------
-
-
-def load_parts(model, direction="AB"):
-    """`(generator, discriminator or None, style slots or None)` of a model or `.keras` file."""
-    from keras_styletransfer.models.loading import parts_of
-
-    parts = parts_of(model, direction)
-    return parts.generator, parts.discriminator, parts.style_names

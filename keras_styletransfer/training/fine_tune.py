@@ -37,8 +37,17 @@ import time
 import keras
 import numpy as np
 
+from keras_styletransfer.config import TranslationConfig
+from keras_styletransfer.data.offline_photos import load_offline_style_set
+from keras_styletransfer.data.styles import style_name
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.evaluation import evaluate_on_held_out
+from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+from keras_styletransfer.models.loading import load_trained
+from keras_styletransfer.models.pix2pix import Pix2Pix
+from keras_styletransfer.seeding import seeded
 from keras_styletransfer.training.callbacks import StopOnNonFiniteLoss
+from keras_styletransfer.training.checks import validate_translation_config
 from keras_styletransfer.training.freezing import (  # noqa: F401  (public here too)
     DECODER_BLOCKS,
     POLICY_CHOICES,
@@ -51,7 +60,9 @@ from keras_styletransfer.training.freezing import (  # noqa: F401  (public here 
     set_trainable_layers,
     weighted_layers,
 )
+from keras_styletransfer.training.outputs import save_results_grid
 from keras_styletransfer.training.run import Recipe, run
+from keras_styletransfer.training.translation import build_dataset, served_name
 from keras_styletransfer.validation import check_int, check_positive_number
 
 # --- loading --------------------------------------------------------------------------------------
@@ -73,8 +84,6 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
     Returns:
         The wrapper (`Pix2Pix` or `CycleGAN`).
     """
-    from keras_styletransfer.models.loading import load_trained
-
     model = load_trained(model)
     family = getattr(model, "family", None)
     if family in FINE_TUNED_FAMILIES:
@@ -86,10 +95,6 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
             "multi-style model learns another style by training it with that style "
             "(train-style --family multistyle --styles ...)."
         )
-    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
-    from keras_styletransfer.models.pix2pix import Pix2Pix
-    from keras_styletransfer.seeding import seeded
-
     if discriminator is None:
         filters = model.get_config().get("filters", 32)
         with seeded(seed):
@@ -174,8 +179,6 @@ def _stored_config(path):
     stored = os.path.join(os.path.dirname(os.path.abspath(path)), "config.json")
     if not os.path.isfile(stored):
         return None
-    from keras_styletransfer.config import TranslationConfig
-
     try:
         return TranslationConfig.load(stored)
     except (TypeError, ValueError, KeyError):
@@ -213,8 +216,6 @@ def _prepare(model, policy, learning_rate, unfreeze_every):
 
 def _scratch_copy(model, seed):
     """A model of the same architecture with fresh random weights drawn from `seed`."""
-    from keras_styletransfer.seeding import seeded
-
     with seeded(seed):
         return type(model).from_config(model.get_config())
 
@@ -231,21 +232,15 @@ class FineTuneRecipe(Recipe):
         self.settings = settings
         self.batch_size = config.batch_size
         self.steps_per_epoch = config.steps_per_epoch
-        from keras_styletransfer.training.translation import served_name
-
         self.export_name = served_name(config)
         self.gradual = None
         self.before = None
         self.trainable = []
 
     def dataset(self):
-        from keras_styletransfer.training.translation import build_dataset
-
         return build_dataset(self.config, self.data)
 
     def build_model(self):
-        from keras_styletransfer.evaluation import evaluate_on_held_out
-
         self.before = evaluate_on_held_out(self.model, self.config, self.data)
         self.gradual = _prepare(
             self.model,
@@ -267,9 +262,6 @@ class FineTuneRecipe(Recipe):
             set_trainable_layers(network, weighted_layers(network))
 
     def outputs(self, model, history, run_dir, seconds):
-        from keras_styletransfer.evaluation import evaluate_on_held_out
-        from keras_styletransfer.training.outputs import save_results_grid
-
         config, data = self.config, self.data
         stages = self.gradual.stages if self.gradual else []
         metrics = {
@@ -305,8 +297,6 @@ class FineTuneRecipe(Recipe):
 
     def train_from_scratch(self, model):
         """The same architecture from random weights, trained on the same images and steps."""
-        from keras_styletransfer.evaluation import evaluate_on_held_out
-
         config = self.config
         scratch = _scratch_copy(model, config.seed)
         _prepare(scratch, "all", config.learning_rate, self.settings["unfreeze_every"])
@@ -378,11 +368,6 @@ def fine_tune(
         and of the unchanged photos, as train-style's metrics.json), "before_fine_tuning", and
         "scratch" when asked for, with the settings and timings.
     """
-    from keras_styletransfer.config import TranslationConfig
-    from keras_styletransfer.data.offline_photos import load_offline_style_set
-    from keras_styletransfer.data.styles import style_name
-    from keras_styletransfer.training.checks import validate_translation_config
-
     parse_train_policy(train_policy)
     style = style_name(style)
     steps = check_int(steps, "steps")
