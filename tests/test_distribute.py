@@ -27,7 +27,7 @@ from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
 from keras_styletransfer.training.callbacks import ChiefBackup
-from tests.helpers import weights_of
+from tests.testing import weights_of
 
 ATOL = 1e-5
 

@@ -9,9 +9,46 @@ here fails `test_every_registered_class_has_a_tiny_instance`.
 
 from __future__ import annotations
 
+import os
+
+import keras
 import numpy as np
 
 SIZE = 16  # image side of the tiny image models
+
+
+# --- weights and round trips ---------------------------------------------------------------------
+
+
+def weights_of(model, skip_seed_states=True):
+    """Copies of every variable of a model, keyed by position and name (not by path, which holds
+    process-wide counters such as "dense_7" and so differs between two identical models)."""
+    return {
+        f"{index}:{variable.name}": np.array(variable.numpy())
+        for index, variable in enumerate(model.variables)
+        if not (skip_seed_states and "seed_generator_state" in variable.path)
+    }
+
+
+def assert_weights_equal(before, after):
+    assert before.keys() == after.keys()
+    for path in before:
+        np.testing.assert_array_equal(before[path], after[path], err_msg=path)
+
+
+def changed_paths(before, after):
+    return [path for path in before if not np.array_equal(before[path], after[path])]
+
+
+def keras_round_trip(model, tmp_path, name="model.keras"):
+    path = os.path.join(tmp_path, name)
+    model.save(path)
+    return keras.saving.load_model(path)
+
+
+def config_round_trip(model):
+    config = model.get_config()
+    return type(model).from_config(config), config
 
 
 def random_images(count=2, size=SIZE, channels=3, seed=0):
@@ -202,7 +239,7 @@ COVERED_INSIDE = {
     "WeightedAverage": "MixtureGenerator",
     "ChooseMostReal": "MixtureGenerator (mode='choose')",
     "ConstantRows": "StyleBlendGenerator",
-    "LinearDecayAfter": "tests/test_translation_training.py (CycleGAN's schedule)",
+    "LinearDecayAfter": "tests/training/test_translation_training.py (CycleGAN's schedule)",
 }
 
 

@@ -27,7 +27,7 @@ from keras_styletransfer.models.presets import (
     TRANSLATION_GENERATOR_PRESETS,
     build_translation_generator,
 )
-from tests.helpers import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
+from tests.testing import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
 
 
 def images(height, width, batch=1, seed=0, channels=3):

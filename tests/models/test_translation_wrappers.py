@@ -13,7 +13,7 @@ from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
 from keras_styletransfer.optimizers import LinearDecayAfter
-from tests.helpers import assert_weights_equal, changed_paths, keras_round_trip, weights_of
+from tests.testing import assert_weights_equal, changed_paths, keras_round_trip, weights_of
 
 
 def tiny_generator(name):

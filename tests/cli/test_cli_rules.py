@@ -25,7 +25,7 @@ from keras_styletransfer.serving.export import export_generator
 from keras_styletransfer.serving.inference import stylize
 from keras_styletransfer.validation import style_weights
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Parsed and answered by the console entry without TensorFlow: (argv, what stderr/stdout says).
 WITHOUT_TENSORFLOW = [

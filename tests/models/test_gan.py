@@ -12,7 +12,7 @@ from keras_styletransfer.models.discriminators import MNISTDiscriminator
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import DCGANGenerator, MNISTGenerator
 from keras_styletransfer.training.callbacks import ResumableBackup
-from tests.helpers import assert_weights_equal, changed_paths, keras_round_trip, weights_of
+from tests.testing import assert_weights_equal, changed_paths, keras_round_trip, weights_of
 
 
 def tiny_generator():

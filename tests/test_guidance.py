@@ -14,7 +14,7 @@ from keras_styletransfer.models.discriminators import MLPDiscriminator, PatchGAN
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.models.generators import MLPGenerator, UNetGenerator
 from keras_styletransfer.models.pix2pix import Pix2Pix
-from tests.helpers import keras_round_trip, weights_of
+from tests.testing import keras_round_trip, weights_of
 
 
 def _optimizers():

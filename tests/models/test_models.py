@@ -6,7 +6,7 @@ import pytest
 
 from keras_styletransfer.models import discriminators, generators
 from keras_styletransfer.models.presets import PRESETS, get_preset
-from tests.helpers import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
+from tests.testing import assert_weights_equal, config_round_trip, keras_round_trip, weights_of
 
 PAIRS = {
     "mlp": (generators.MLPGenerator, discriminators.MLPDiscriminator),

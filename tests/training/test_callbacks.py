@@ -16,7 +16,7 @@ from keras_styletransfer.training.callbacks import (
     SampleGrid,
     StopOnNonFiniteLoss,
 )
-from tests.helpers import assert_weights_equal, weights_of
+from tests.testing import assert_weights_equal, weights_of
 
 
 def tiny_gan():
