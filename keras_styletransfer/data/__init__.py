@@ -16,6 +16,7 @@ from keras_styletransfer.data.offline_photos import (
     load_offline_style_set,
     write_manifest,
 )
+from keras_styletransfer.data.options import PipelineOptions
 from keras_styletransfer.data.pipeline import (
     check_batch_size,
     check_image_array,
@@ -44,6 +45,7 @@ __all__ = [
     "STYLES",
     "FolderScan",
     "OfflineStyleSet",
+    "PipelineOptions",
     "apply_style",
     "cartoon",
     "check_batch_size",

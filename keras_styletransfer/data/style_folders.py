@@ -13,9 +13,7 @@ import tensorflow as tf
 
 from keras_styletransfer.data.folders import scan_folder
 from keras_styletransfer.data.jitter import (
-    _check_choice,
     _check_enough,
-    _check_sizes,
     _check_small,
     _finish,
     _make_transform,
@@ -24,8 +22,8 @@ from keras_styletransfer.data.jitter import (
     _to_unit_range,
     decode_rgb,
 )
-from keras_styletransfer.data.pipeline import check_batch_size
-from keras_styletransfer.data.translation import RESIZE_MODES, logger
+from keras_styletransfer.data.options import PipelineOptions
+from keras_styletransfer.data.translation import logger
 from keras_styletransfer.errors import DataSourceError
 
 
@@ -56,20 +54,7 @@ def _style_subfolders(root):
     return root, names
 
 
-def from_style_folders(
-    root,
-    load_size=286,
-    crop_size=256,
-    batch_size=1,
-    augment=True,
-    shuffle=True,
-    seed=None,
-    repeat=False,
-    drop_remainder=True,
-    balance=True,
-    resize="stretch",
-    allow_upscale=True,
-):
+def from_style_folders(root, balance=True, options=None, **overrides):
     """A `tf.data.Dataset` of (image, style_index) batches from one sub-folder per style.
 
     Style indices follow the sorted sub-folder names, which are returned with the dataset
@@ -78,28 +63,32 @@ def from_style_folders(
 
     Args:
         root: str. The folder of style sub-folders.
-        load_size, crop_size, batch_size, augment, shuffle, seed, repeat, drop_remainder, resize,
-            allow_upscale: as in `from_paired_folder`.
         balance: bool. Draw every style equally often (each style's images are repeated as
             needed), so a style with few images is not drowned out; else every image once per
             epoch. An epoch has as many examples as there are images either way.
             Defaults to True.
+        options, **overrides: as in `from_paired_folder` (augment and shuffle default to True).
 
     Returns:
         `(dataset, style_names)`: batches `(images float32 (batch, crop, crop, 3) in [-1, 1],
         style_indices int32 (batch,))`, and the list of style names in index order.
     """
-    load_size, crop_size = _check_sizes(load_size, crop_size)
-    batch_size = check_batch_size(batch_size)
-    _check_choice(resize, "resize", RESIZE_MODES)
+    options = PipelineOptions.from_arguments(options, **overrides).for_training()
+    seed, shuffle = options.seed, options.shuffle
     root, names = _style_subfolders(root)
     per_style = []
     for name in names:
         scan = scan_folder(os.path.join(root, name), what="style folder")
-        _check_small(scan.files, scan.sizes, crop_size, allow_upscale, f"style folder {name!r}")
+        _check_small(
+            scan.files,
+            scan.sizes,
+            options.crop_size,
+            options.allow_upscale,
+            f"style folder {name!r}",
+        )
         per_style.append(scan.files)
     total = sum(len(files) for files in per_style)
-    _check_enough(total, batch_size, drop_remainder, f"{root!r}")
+    _check_enough(total, options.batch_size, options.drop_remainder, f"{root!r}")
     streams = []
     for index, files in enumerate(per_style):
         stream = tf.data.Dataset.from_tensor_slices(
@@ -123,7 +112,9 @@ def from_style_folders(
             dataset = dataset.concatenate(stream)
         if shuffle:
             dataset = dataset.shuffle(total, seed=_sub_seed(seed, 4), reshuffle_each_iteration=True)
-    transform = _make_transform(load_size, crop_size, resize, augment)
+    transform = _make_transform(
+        options.load_size, options.crop_size, options.resize, options.augment
+    )
 
     def prepare(item, seeds):
         path, index = item
@@ -131,7 +122,8 @@ def from_style_folders(
 
     dataset = tf.data.Dataset.zip((dataset, _seed_stream(_sub_seed(seed, 5))))
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size, repeat, drop_remainder), list(names)
+    dataset = _finish(dataset, options.batch_size, options.repeat, options.drop_remainder)
+    return dataset, list(names)
 
 
 def from_single_folder(folder, recursive=False):

@@ -40,7 +40,6 @@ from keras_styletransfer.data.jitter import (
     _as_rgb,
     _check_choice,
     _check_enough,
-    _check_sizes,
     _check_small,
     _finish,
     _make_pair_transform,
@@ -50,13 +49,12 @@ from keras_styletransfer.data.jitter import (
     _sub_seed,
     decode_rgb,
 )
-from keras_styletransfer.data.pipeline import check_batch_size
+from keras_styletransfer.data.options import PipelineOptions
 from keras_styletransfer.data.tfds_source import default_tfds_dir, prepared_builder
 from keras_styletransfer.errors import DataSourceError, InputError
 
 logger = logging.getLogger(__name__)
 
-RESIZE_MODES = ("stretch", "short_side")
 PAIRED_LAYOUTS = ("side_by_side", "two_folders")
 CYCLE_GAN_CONFIGS = (
     "apple2orange",
@@ -170,19 +168,11 @@ def _two_folder_pairs(folder, folder_names, crop_size, allow_upscale):
 def from_paired_folder(
     folder,
     layout="side_by_side",
-    load_size=286,
-    crop_size=256,
-    batch_size=1,
-    augment=True,
-    shuffle=True,
-    seed=None,
-    repeat=False,
-    drop_remainder=True,
     direction="AtoB",
     folder_names=("A", "B"),
     check_aspect=True,
-    resize="stretch",
-    allow_upscale=True,
+    options=None,
+    **overrides,
 ):
     """A `tf.data.Dataset` of (source, target) batches from paired images, for pix2pix.
 
@@ -199,21 +189,13 @@ def from_paired_folder(
     Args:
         folder: str. The folder of pairs.
         layout: str. "side_by_side" or "two_folders". Defaults to "side_by_side".
-        load_size: int. Side the images are resized to before the random crop. Defaults to 286.
-        crop_size: int. Side of the output images. Defaults to 256.
-        batch_size: int. Defaults to 1 (as pix2pix).
-        augment: bool. Random crop and flip; without it images are resized to crop_size.
-            Defaults to True.
-        shuffle: bool. Reshuffle the pairs every epoch. Defaults to True.
-        seed: int. Makes shuffles and jitter deterministic. Defaults to None.
-        repeat: bool. Repeat forever (then pass `steps_per_epoch` to fit). Defaults to False.
-        drop_remainder: bool. Defaults to True.
         direction: str. "AtoB" yields (A, B); "BtoA" yields (B, A). Defaults to "AtoB".
         folder_names: (str, str). The two sub-folders for "two_folders". Defaults to ("A", "B").
         check_aspect: bool. Require side-by-side files of width 2 x height. Defaults to True.
-        resize: str. "stretch" or "short_side". Defaults to "stretch".
-        allow_upscale: bool. Resize up images smaller than crop_size (else an error).
-            Defaults to True.
+        options: PipelineOptions. Sizes, jitter, shuffling and batching (augment and shuffle
+            default to True). Defaults to None (the defaults).
+        **overrides: fields of `PipelineOptions` (load_size, crop_size, batch_size, augment,
+            shuffle, seed, repeat, drop_remainder, resize, allow_upscale), overriding `options`.
 
     Returns:
         A `tf.data.Dataset` of `(source, target)`, each float32 `(batch, crop, crop, 3)` in
@@ -223,11 +205,10 @@ def from_paired_folder(
         >>> pairs = from_paired_folder("facades/train", direction="BtoA", seed=0)
         >>> pix2pix.fit(pairs, epochs=200)
     """
-    load_size, crop_size = _check_sizes(load_size, crop_size)
-    batch_size = check_batch_size(batch_size)
+    options = PipelineOptions.from_arguments(options, **overrides).for_training()
     _check_choice(layout, "layout", PAIRED_LAYOUTS)
     _check_choice(direction, "direction", ("AtoB", "BtoA"))
-    _check_choice(resize, "resize", RESIZE_MODES)
+    crop_size, allow_upscale = options.crop_size, options.allow_upscale
     folder = os.fspath(folder)
     if layout == "side_by_side":
         items, load = _side_by_side_pairs(folder, check_aspect, crop_size, allow_upscale)
@@ -237,8 +218,8 @@ def from_paired_folder(
                 f"folder_names must be two different names; received {folder_names!r}."
             )
         items, load = _two_folder_pairs(folder, tuple(folder_names), crop_size, allow_upscale)
-    _check_enough(len(items), batch_size, drop_remainder, f"{folder!r}")
-    transform = _make_pair_transform(load_size, crop_size, resize, augment)
+    _check_enough(len(items), options.batch_size, options.drop_remainder, f"{folder!r}")
+    transform = _make_pair_transform(options.load_size, crop_size, options.resize, options.augment)
     swap = direction == "BtoA"
 
     def prepare(item, seeds):
@@ -248,11 +229,11 @@ def from_paired_folder(
         return transform(source, target, seeds)
 
     dataset = tf.data.Dataset.from_tensor_slices(items)
-    if shuffle:
-        dataset = dataset.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
-    dataset = tf.data.Dataset.zip((dataset, _seed_stream(_sub_seed(seed, 1))))
+    if options.shuffle:
+        dataset = dataset.shuffle(len(items), seed=options.seed, reshuffle_each_iteration=True)
+    dataset = tf.data.Dataset.zip((dataset, _seed_stream(_sub_seed(options.seed, 1))))
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size, repeat, drop_remainder)
+    return _finish(dataset, options.batch_size, options.repeat, options.drop_remainder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,17 +244,18 @@ def from_paired_folder(
 def _unpaired(streams, counts, load, options, what):
     """Zip two independently shuffled, repeated streams of items (file paths or encoded images,
     small in the shuffle buffers), then `load` (decode to RGB uint8) and jitter each image on
-    its own; one epoch = max(len A, len B) pairs (as the CycleGAN reference implementation)."""
-    _check_enough(max(counts), options["batch_size"], options["drop_remainder"], what)
-    seed = options["seed"]
+    its own; one epoch = max(len A, len B) pairs (as the CycleGAN reference implementation).
+    `options` is a `PipelineOptions` resolved for its split."""
+    _check_enough(max(counts), options.batch_size, options.drop_remainder, what)
+    seed = options.seed
     transform = _make_transform(
-        options["load_size"], options["crop_size"], options["resize"], options["augment"]
+        options.load_size, options.crop_size, options.resize, options.augment
     )
     repeated = []
     for index, (stream, count) in enumerate(zip(streams, counts, strict=True)):
-        if options["shuffle"]:
+        if options.shuffle:
             stream = stream.shuffle(
-                min(count, options.get("shuffle_buffer") or count),
+                min(count, options.shuffle_buffer or count),
                 seed=_sub_seed(seed, 10 + index),
                 reshuffle_each_iteration=True,
             )
@@ -285,55 +267,18 @@ def _unpaired(streams, counts, load, options, what):
         return transform(load(images[0]), seeds[:2]), transform(load(images[1]), seeds[2:])
 
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, options["batch_size"], options["repeat"], options["drop_remainder"])
+    return _finish(dataset, options.batch_size, options.repeat, options.drop_remainder)
 
 
-def _unpaired_options(
-    split,
-    load_size,
-    crop_size,
-    batch_size,
-    augment,
-    shuffle,
-    seed,
-    repeat,
-    drop_remainder,
-    resize,
-    shuffle_buffer=None,
-):
-    load_size, crop_size = _check_sizes(load_size, crop_size)
-    _check_choice(resize, "resize", RESIZE_MODES)
+def _unpaired_options(split, options, overrides):
+    """The options of an unpaired loader, `augment` and `shuffle` resolved for `split`."""
+    options = PipelineOptions.from_arguments(options, **overrides)
     if not isinstance(split, str) or not split:
         raise InputError(f"split must be a name such as 'train' or 'test'; received {split!r}.")
-    training = split == "train"
-    return {
-        "load_size": load_size,
-        "crop_size": crop_size,
-        "batch_size": check_batch_size(batch_size),
-        "augment": training if augment is None else bool(augment),
-        "shuffle": training if shuffle is None else bool(shuffle),
-        "seed": seed,
-        "repeat": repeat,
-        "drop_remainder": drop_remainder,
-        "resize": resize,
-        "shuffle_buffer": shuffle_buffer,
-    }
+    return options.for_training(split == "train")
 
 
-def from_unpaired_folder(
-    root,
-    split="train",
-    load_size=286,
-    crop_size=256,
-    batch_size=1,
-    augment=None,
-    shuffle=None,
-    seed=None,
-    repeat=False,
-    drop_remainder=True,
-    resize="stretch",
-    allow_upscale=True,
-):
+def from_unpaired_folder(root, split="train", options=None, **overrides):
     """A `tf.data.Dataset` of unpaired (a, b) batches from the CycleGAN folder layout.
 
     `root/trainA`, `root/trainB`, `root/testA`, `root/testB` (the layout of the CycleGAN
@@ -344,16 +289,11 @@ def from_unpaired_folder(
     Args:
         root: str. The folder holding `<split>A` and `<split>B`.
         split: str. "train" or "test" (any `<split>A` / `<split>B` pair). Defaults to "train".
-        load_size, crop_size: int. Jitter sizes. Default to 286 and 256.
-        batch_size: int. Defaults to 1 (as CycleGAN).
-        augment: bool. Random crop and flip. Defaults to None (True for "train" only).
-        shuffle: bool. Defaults to None (True for "train" only).
-        seed: int. Makes the pipeline deterministic. Defaults to None.
-        repeat: bool. Repeat forever (pass `steps_per_epoch` to fit). Defaults to False.
-        drop_remainder: bool. Defaults to True.
-        resize: str. "stretch" or "short_side". Defaults to "stretch".
-        allow_upscale: bool. Resize up images smaller than crop_size (else an error).
-            Defaults to True.
+        options: PipelineOptions. Sizes, jitter, shuffling and batching (augment and shuffle
+            default to True for "train" only). Defaults to None (the defaults).
+        **overrides: fields of `PipelineOptions` (load_size, crop_size, batch_size, augment,
+            shuffle, seed, repeat, drop_remainder, resize, allow_upscale, shuffle_buffer),
+            overriding `options`.
 
     Returns:
         A `tf.data.Dataset` of `(a, b)`, each float32 `(batch, crop, crop, 3)` in [-1, 1].
@@ -362,25 +302,14 @@ def from_unpaired_folder(
         >>> pairs = from_unpaired_folder("horse2zebra", seed=0)
         >>> cyclegan.fit(pairs, epochs=200)
     """
-    options = _unpaired_options(
-        split,
-        load_size,
-        crop_size,
-        batch_size,
-        augment,
-        shuffle,
-        seed,
-        repeat,
-        drop_remainder,
-        resize,
-    )
+    options = _unpaired_options(split, options, overrides)
     root = os.fspath(root)
     names = (f"{split}A", f"{split}B")
     _require_subfolders(root, names, _UNPAIRED_LAYOUT)
     streams, counts = [], []
     for name in names:
         scan = scan_folder(os.path.join(root, name), what="domain folder")
-        _check_small(scan.files, scan.sizes, options["crop_size"], allow_upscale, f"{name}/")
+        _check_small(scan.files, scan.sizes, options.crop_size, options.allow_upscale, f"{name}/")
         streams.append(tf.data.Dataset.from_tensor_slices(scan.files))
         counts.append(len(scan.files))
     return _unpaired(streams, counts, decode_rgb, options, f"{root!r}")
@@ -398,20 +327,7 @@ def cycle_gan_name(name):
 
 
 def from_tfds_cycle_gan(
-    name,
-    data_dir=None,
-    split="train",
-    load_size=286,
-    crop_size=256,
-    batch_size=1,
-    augment=None,
-    shuffle=None,
-    seed=None,
-    repeat=False,
-    drop_remainder=True,
-    resize="stretch",
-    shuffle_buffer=None,
-    image_key="image",
+    name, data_dir=None, split="train", image_key="image", options=None, **overrides
 ):
     """Unpaired (a, b) batches from a locally prepared TFDS `cycle_gan/<config>` dataset.
 
@@ -423,30 +339,16 @@ def from_tfds_cycle_gan(
         name: str. "cycle_gan/horse2zebra", or just "horse2zebra" (see `CYCLE_GAN_CONFIGS`).
         data_dir: str. Defaults to `$TFDS_DATA_DIR` or `~/tensorflow_datasets`.
         split: str. "train" or "test". Defaults to "train".
-        load_size, crop_size, batch_size, augment, shuffle, seed, repeat, drop_remainder, resize:
-            as in `from_unpaired_folder`.
-        shuffle_buffer: int. Encoded images held for shuffling, per domain. Defaults to None
-            (the whole split: a few kB per image).
         image_key: str. The image feature. Defaults to "image".
+        options, **overrides: as in `from_unpaired_folder` (`shuffle_buffer` counts encoded
+            images, a few kB each; `allow_upscale` does not apply).
 
     Returns:
         A `tf.data.Dataset` of `(a, b)`, each float32 `(batch, crop, crop, 3)` in [-1, 1].
     """
     import tensorflow_datasets as tfds
 
-    options = _unpaired_options(
-        split,
-        load_size,
-        crop_size,
-        batch_size,
-        augment,
-        shuffle,
-        seed,
-        repeat,
-        drop_remainder,
-        resize,
-        shuffle_buffer,
-    )
+    options = _unpaired_options(split, options, overrides)
     name = cycle_gan_name(name)
     try:
         builder = prepared_builder(name, data_dir)
@@ -472,9 +374,9 @@ def from_tfds_cycle_gan(
     streams = [
         builder.as_dataset(
             split=n,
-            shuffle_files=bool(options["shuffle"]),
+            shuffle_files=options.shuffle,
             decoders={image_key: tfds.decode.SkipDecoding()},
-            read_config=tfds.ReadConfig(shuffle_seed=_sub_seed(seed, 30)),
+            read_config=tfds.ReadConfig(shuffle_seed=_sub_seed(options.seed, 30)),
         ).map(lambda example: example[image_key])
         for n in names
     ]

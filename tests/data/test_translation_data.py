@@ -13,6 +13,7 @@ from PIL import Image
 from keras_styletransfer.data import (
     MANIFEST,
     STYLES,
+    PipelineOptions,
     apply_style,
     from_paired_folder,
     from_single_folder,
@@ -407,6 +408,27 @@ def test_style_folders_give_images_with_style_indices(tmp_path, caplog):
         DataSourceError, match=r"has no sub-folders; expected the layout root/<style"
     ):
         from_style_folders(root / "pencil", **SMALL)
+
+
+
+def test_pipeline_options_object_and_keywords_give_the_same_batches(tmp_path):
+    root = tmp_path / "data"
+    for index in range(4):
+        save(str(root / "trainA" / f"{index}.png"), smooth_image(index, 10, 10))
+        save(str(root / "trainB" / f"{index}.png"), smooth_image(10 + index, 10, 10))
+    options = PipelineOptions(load_size=10, crop_size=10, batch_size=4, seed=7)
+    by_keywords = from_unpaired_folder(root, seed=7, load_size=10, crop_size=10, batch_size=4)
+    by_object = from_unpaired_folder(root, options=options)
+    np.testing.assert_array_equal(batches(by_object)[0][1], batches(by_keywords)[0][1])
+    # A keyword overrides the field of `options`; the object itself is unchanged (frozen).
+    overridden = from_unpaired_folder(root, options=options, batch_size=2)
+    assert batches(overridden)[0][0].shape == (2, 10, 10, 3) and options.batch_size == 4
+    assert options.for_training(False).augment is False
+    assert PipelineOptions(augment=False).for_training().augment is False
+    with pytest.raises(TypeError, match="crop"):
+        from_unpaired_folder(root, crop=10)
+    with pytest.raises(InputError, match="options must be a PipelineOptions"):
+        from_unpaired_folder(root, options={"crop_size": 10})
 
 
 @pytest.mark.parametrize(
