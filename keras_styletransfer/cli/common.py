@@ -40,7 +40,8 @@ non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
 def run_fields(args):
-    """The `RunConfig` fields every training command takes, from its arguments."""
+    """The `RunConfig` fields every training command takes, from its arguments (the options
+    `add_run_arguments` adds)."""
     return dict(
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch or 0,
@@ -108,7 +109,35 @@ def add_distribution_arguments(parser):
     )
 
 
-def add_overwrite_argument(parser, help="replace what a finished run left in the folder"):
+def add_run_arguments(
+    parser, *, epochs, steps_per_epoch, batch_size, data_help, run_dir_help, overwrite_help=None
+):
+    """The options of every training command, read back by `run_fields`: `--epochs`,
+    `--steps-per-epoch`, `--batch-size`, `--data` (default "offline"), `--tfds-data-dir`,
+    `--seed` (default 0), the distribution options, `--run-dir` and `--overwrite`.
+
+    Args:
+        parser: argparse.ArgumentParser. The command's parser.
+        epochs, steps_per_epoch, batch_size: int. The command's defaults (None: the preset's).
+        data_help, run_dir_help: str. What `--data` accepts and where `--run-dir` defaults to.
+        overwrite_help: str. What `--overwrite` replaces. Defaults to None (what a finished
+            run left in the folder).
+    """
+    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=steps_per_epoch)
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size)
+    parser.add_argument("--data", default="offline", help=data_help)
+    parser.add_argument("--tfds-data-dir", default="", help="where prepared TFDS data lives")
+    parser.add_argument("--seed", type=int, default=0)
+    add_distribution_arguments(parser)
+    parser.add_argument("--run-dir", default=None, help=run_dir_help)
+    add_overwrite_argument(parser, help=overwrite_help or _OVERWRITE_HELP)
+
+
+_OVERWRITE_HELP = "replace what a finished run left in the folder"
+
+
+def add_overwrite_argument(parser, help=_OVERWRITE_HELP):
     parser.add_argument("--overwrite", action="store_true", help=help)
 
 
@@ -174,3 +203,19 @@ def load_tensorflow(args=None):
 
     absl.logging.set_verbosity(absl.logging.ERROR)
     tf.get_logger().setLevel("ERROR")
+
+
+def start_run(config, run_dir, overwrite, args=None):
+    """Check `run_dir` for `config` (before TensorFlow loads), print it and the config, then
+    load TensorFlow: the start of every training command."""
+    from keras_styletransfer.training.checks import check_run_dir
+
+    check_run_dir(config, run_dir, overwrite)
+    print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
+    load_tensorflow(args)
+
+
+def print_resumed(result, run_dir):
+    """Say so when a training run resumed from its backup."""
+    if result.initial_epoch:
+        print(f"resumed from epoch {result.initial_epoch} (backup in {run_dir}/backup)")

@@ -9,12 +9,11 @@ import os
 import time
 
 from keras_styletransfer.cli.common import (
-    PROG,
-    add_distribution_arguments,
-    add_overwrite_argument,
-    load_tensorflow,
+    add_run_arguments,
     positive_int,
+    print_resumed,
     run_fields,
+    start_run,
 )
 
 
@@ -22,24 +21,20 @@ def add_command(commands):
     """Add the `train` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser("train", help="train a GAN preset with model.fit")
     parser.add_argument("--preset", required=True, help="a name from `presets`")
-    parser.add_argument("--epochs", type=positive_int, default=5)
-    parser.add_argument("--batch-size", type=positive_int, default=None)
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=None)
-    parser.add_argument(
-        "--data",
-        default="offline",
-        help="'offline' (embedded data), an image folder, a .npy/.npz file, or tfds:NAME",
+    add_run_arguments(
+        parser,
+        epochs=5,
+        steps_per_epoch=None,
+        batch_size=None,
+        data_help="'offline' (embedded data), an image folder, a .npy/.npz file, or tfds:NAME",
+        run_dir_help="defaults to saved_models/<preset>",
+        overwrite_help="train again in a run directory that holds a finished run",
     )
-    parser.add_argument("--tfds-data-dir", default="", help="where prepared TFDS data lives")
     parser.add_argument(
         "--convert-channels",
         action="store_true",
         help="convert folder images to the model's channel count",
     )
-    parser.add_argument("--run-dir", default=None, help="defaults to saved_models/<preset>")
-    add_overwrite_argument(parser, help="train again in a run directory that holds a finished run")
-    parser.add_argument("--seed", type=int, default=0)
-    add_distribution_arguments(parser)
     parser.add_argument("--samples-every", type=positive_int, default=1)
     parser.add_argument(
         "--quality",
@@ -66,20 +61,17 @@ def run(args):
 
 def train_and_report(config, run_dir, overwrite, args=None):
     """Check `config` and `run_dir` (before TensorFlow loads), train, print where things went."""
-    from keras_styletransfer.training.checks import check_run_dir, validate_config
+    from keras_styletransfer.training.checks import validate_config
 
     validate_config(config)
     run_dir = run_dir or os.path.join("saved_models", config.preset)
-    check_run_dir(config, run_dir, overwrite)
-    print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
-    load_tensorflow(args)
+    start_run(config, run_dir, overwrite, args)
     from keras_styletransfer.training.noise import train
 
     started = time.time()
     result = train(config, run_dir)
     minutes = (time.time() - started) / 60
-    if result.initial_epoch:
-        print(f"resumed from epoch {result.initial_epoch} (backup in {run_dir}/backup)")
+    print_resumed(result, run_dir)
     print(f"\ntrained in {minutes:.1f} min. Outputs in {run_dir}:")
     print(f"  model:        {result.final_model}")
     print(f"  samples:      {os.path.join(run_dir, 'samples')} ({len(result.samples)} grids)")

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 
 from keras_styletransfer.cli.common import (
-    PROG,
-    add_distribution_arguments,
-    add_overwrite_argument,
-    load_tensorflow,
+    add_run_arguments,
     positive_int,
+    print_resumed,
     run_fields,
+    start_run,
 )
 
 # What a finished run lists, in this order, when it wrote them.
@@ -43,25 +42,18 @@ def add_command(commands):
         "pencil); with a folder, the style's name (default: the folder's name) or, for "
         "multistyle, the style sub-folders (default: all but photo/)",
     )
-    parser.add_argument(
-        "--data",
-        default="offline",
-        help="'offline' (embedded photos, evaluated on held-out ones), a folder (pix2pix: A|B "
-        "side-by-side files or A/ + B/; cyclegan: trainA/ trainB/; multistyle: one sub-folder "
-        "per style + photo/), or tfds:cycle_gan/NAME",
+    add_run_arguments(
+        parser,
+        epochs=10,
+        steps_per_epoch=100,
+        batch_size=4,
+        data_help="'offline' (embedded photos, evaluated on held-out ones), a folder (pix2pix: "
+        "A|B side-by-side files or A/ + B/; cyclegan: trainA/ trainB/; multistyle: one "
+        "sub-folder per style + photo/), or tfds:cycle_gan/NAME",
+        run_dir_help="defaults to saved_models/<family>_<styles>",
     )
-    parser.add_argument("--tfds-data-dir", default="", help="where prepared TFDS data lives")
-    parser.add_argument("--epochs", type=positive_int, default=10)
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=100)
-    parser.add_argument("--batch-size", type=positive_int, default=4)
     parser.add_argument("--image-size", type=positive_int, default=64)
     parser.add_argument("--filters", type=positive_int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    add_distribution_arguments(parser)
-    parser.add_argument(
-        "--run-dir", default=None, help="defaults to saved_models/<family>_<styles>"
-    )
-    add_overwrite_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -101,18 +93,15 @@ def run(args):
 
 def train_and_report(config, run_dir, overwrite, args=None):
     """Check `config` and `run_dir` (before TensorFlow loads), train, print the outputs."""
-    from keras_styletransfer.training.checks import check_run_dir, validate_translation_config
+    from keras_styletransfer.training.checks import validate_translation_config
 
     validate_translation_config(config)
     run_dir = run_dir or os.path.join("saved_models", f"{config.family}_{'_'.join(config.styles)}")
-    check_run_dir(config, run_dir, overwrite)
-    print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
-    load_tensorflow(args)
+    start_run(config, run_dir, overwrite, args)
     from keras_styletransfer.training.translation import train_translation
 
     result = train_translation(config, run_dir)
-    if result.initial_epoch:
-        print(f"resumed from epoch {result.initial_epoch} (backup in {run_dir}/backup)")
+    print_resumed(result, run_dir)
     print(f"\ntrained in {result.seconds / 60:.1f} min. Outputs in {run_dir}:")
     for name in RUN_OUTPUTS:
         path = os.path.join(run_dir, name)

@@ -47,6 +47,7 @@ import numpy as np
 
 from keras_styletransfer.data.styles import apply_style_batch, style_name
 from keras_styletransfer.errors import DataSourceError, InputError
+from keras_styletransfer.validation import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -273,14 +274,6 @@ class OfflineStyleSet:
         return sorted({self.photo_names[i] for i in ids.tolist()})
 
 
-def _check_positive_int(value, what, low=1, high=None):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise InputError(f"{what} must be an integer >= {low}; received {value!r}.")
-    if high is not None and value > high:
-        raise InputError(f"{what} must be at most {high}; received {value!r}.")
-    return int(value)
-
-
 def _pyramid(photo, size):
     """The photo downscaled so its short side is each of `size * CROP_SCALES` (capped at the
     photo's own short side, but at least `size`), with INTER_AREA."""
@@ -436,10 +429,10 @@ def load_offline_style_set(
         >>> data.train_content.shape, data.train_style["pencil"].shape, data.test_content.shape
         ((192, 64, 64, 3), (192, 64, 64, 3), (2, 64, 64, 3))
     """
-    size = _check_positive_int(size, "size", low=16, high=512)
-    crops_per_photo = _check_positive_int(crops_per_photo, "crops_per_photo")
-    test_crops_per_photo = _check_positive_int(test_crops_per_photo, "test_crops_per_photo", low=0)
-    seed = _check_positive_int(seed, "seed", low=0)
+    size = check_int(size, "size", low=16, high=512)
+    crops_per_photo = check_int(crops_per_photo, "crops_per_photo")
+    test_crops_per_photo = check_int(test_crops_per_photo, "test_crops_per_photo", low=0)
+    seed = check_int(seed, "seed", low=0)
     if isinstance(styles, str):
         styles = (styles,)
     styles = tuple(style_name(name) for name in styles)

@@ -68,6 +68,17 @@ def pencil_sketch(image, sigma_s=60.0, sigma_r=0.07, shade_factor=0.05):
     return np.repeat(gray[..., np.newaxis], 3, axis=-1)
 
 
+def _edge_preserving_filter(filter_name, image, sigma_s, sigma_r):
+    """An RGB uint8 image through OpenCV's edge-preserving filter `cv2.<filter_name>` (which
+    takes and returns BGR)."""
+    import cv2
+
+    image = _check_rgb_uint8(image)
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    styled = getattr(cv2, filter_name)(bgr, sigma_s=sigma_s, sigma_r=sigma_r)
+    return cv2.cvtColor(styled, cv2.COLOR_BGR2RGB)
+
+
 def watercolour(image, sigma_s=60.0, sigma_r=0.45):
     """A painterly, watercolour-like rendering (`cv2.stylization`).
 
@@ -79,13 +90,7 @@ def watercolour(image, sigma_s=60.0, sigma_r=0.45):
     Returns:
         uint8 array (H, W, 3), RGB.
     """
-    import cv2
-
-    image = _check_rgb_uint8(image)
-    styled = cv2.stylization(
-        cv2.cvtColor(image, cv2.COLOR_RGB2BGR), sigma_s=sigma_s, sigma_r=sigma_r
-    )
-    return cv2.cvtColor(styled, cv2.COLOR_BGR2RGB)
+    return _edge_preserving_filter("stylization", image, sigma_s, sigma_r)
 
 
 def cartoon(image, levels=8, block_size=9, edge_offset=6, median_size=5):
@@ -138,13 +143,7 @@ def detail(image, sigma_s=10.0, sigma_r=0.15):
     Returns:
         uint8 array (H, W, 3), RGB.
     """
-    import cv2
-
-    image = _check_rgb_uint8(image)
-    styled = cv2.detailEnhance(
-        cv2.cvtColor(image, cv2.COLOR_RGB2BGR), sigma_s=sigma_s, sigma_r=sigma_r
-    )
-    return cv2.cvtColor(styled, cv2.COLOR_BGR2RGB)
+    return _edge_preserving_filter("detailEnhance", image, sigma_s, sigma_r)
 
 
 STYLES = {

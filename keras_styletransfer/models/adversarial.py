@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from keras_styletransfer.losses import (
+    get_adversarial_loss,
     guide_images,
     locality_penalty,
     per_example_mean,
@@ -94,10 +95,11 @@ class AdversarialModel(keras.Model):
       tensor per direction; `real_verdict(batch, training)`: `(real images, D's mean logit per
       image)`.
 
-    Subclasses list their networks' attribute names in `network_roles`, store every other
-    constructor argument as the attribute of the same name (`loss` as `loss_name`), which is
-    what `get_config` saves, set `self.seed_generator`, call `self._make_trackers(names)` in
-    `__init__`, and implement the batch-dependent methods.
+    Subclasses list their networks' attribute names in `network_roles`, pass the networks and
+    the arguments every family shares to `AdversarialModel.__init__` (which stores them), store
+    every other constructor argument as the attribute of the same name, which is what
+    `get_config` saves, call `self._make_trackers(names)` in `__init__`, and implement the
+    batch-dependent methods.
 
     Every family takes two options of explanation-guided training (`losses.guide_images`,
     `losses.locality_penalty`): `explanation_guidance` (float, xAI-GAN: G's gradient on the images
@@ -113,6 +115,37 @@ class AdversarialModel(keras.Model):
     batch_keys = ()
     generator_input_key = None
     real_image_key = None
+
+    def __init__(
+        self,
+        *,
+        networks,
+        loss,
+        seed,
+        seed_name,
+        explanation_guidance=0.0,
+        locality_weight=0.0,
+        **kwargs,
+    ):
+        """Check and store what every family's constructor shares.
+
+        Args:
+            networks: dict. role -> `keras.Model`, stored as the attribute `role`.
+            loss: str. The adversarial loss's name (`losses.get_adversarial_loss`), stored as
+                `loss_name`; the loss pair as `adversarial_loss`.
+            seed: int. Seed of `seed_generator`, the wrapper's checkpointed random state.
+            seed_name: str. Name of `seed_generator`.
+            explanation_guidance, locality_weight: float. See `_set_explanation_options`.
+            **kwargs: passed to `keras.Model` (name, dtype, ...).
+        """
+        super().__init__(**kwargs)
+        for role, network in networks.items():
+            setattr(self, role, check_model(network, role))
+        self.loss_name = loss
+        self.adversarial_loss = get_adversarial_loss(loss)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name=seed_name)
+        self._set_explanation_options(explanation_guidance, locality_weight)
 
     @property
     def networks(self):

@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.images import image_psnr, image_ssim
 from keras_styletransfer.layers import ImagePool
-from keras_styletransfer.models.adversarial import AdversarialModel, check_model, unpack_pair
+from keras_styletransfer.models.adversarial import AdversarialModel, unpack_pair
 from keras_styletransfer.validation import check_weight
 
 _PACKAGE = "keras_styletransfer"
@@ -69,13 +69,21 @@ class CycleGAN(AdversarialModel):
         name="cyclegan",
         **kwargs,
     ):
-        super().__init__(name=name, **kwargs)
-        self.generator_ab = check_model(generator_ab, "generator_ab")
-        self.generator_ba = check_model(generator_ba, "generator_ba")
-        self.discriminator_a = check_model(discriminator_a, "discriminator_a")
-        self.discriminator_b = check_model(discriminator_b, "discriminator_b")
-        self.loss_name = loss
-        self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
+        super().__init__(
+            networks={
+                "generator_ab": generator_ab,
+                "generator_ba": generator_ba,
+                "discriminator_a": discriminator_a,
+                "discriminator_b": discriminator_b,
+            },
+            loss=loss,
+            seed=seed,
+            seed_name="cyclegan_seed",
+            explanation_guidance=explanation_guidance,
+            locality_weight=locality_weight,
+            name=name,
+            **kwargs,
+        )
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
         if identity_weight is None:
             identity_weight = 0.5 * self.cycle_weight
@@ -85,9 +93,6 @@ class CycleGAN(AdversarialModel):
             image_shape = shape if shape and None not in shape else None
         self.image_shape = tuple(int(d) for d in image_shape) if image_shape else None
         self.pool_size = pool_size
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="cyclegan_seed")
-        self._set_explanation_options(explanation_guidance, locality_weight)
         pool_seed = None if seed is None else seed + 1
         self.pool_a = ImagePool(pool_size, self.image_shape, seed=pool_seed, name="pool_a")
         self.pool_b = ImagePool(

@@ -51,28 +51,37 @@ class MLPDiscriminator(GraphModel):
         self._remember_config(image_shape=image_shape, hidden_units=hidden_units)
 
 
-def _check_stack(image_shape, filters, dropout):
-    image_shape, filters = as_tuple(image_shape, "image_shape"), as_tuple(filters, "filters")
-    return image_shape, filters, check_dropout(dropout)
+class _StridedDiscriminator(GraphModel):
+    """Stride-2 Conv2D -> LeakyReLU [-> Dropout] per entry of `filters`, then Flatten ->
+    Dense(1) logit. A subclass sets the block's `_kernel_size` and `_negative_slope`, and
+    `_first_dropout`: Dropout after every block (even at rate 0), else only after the second
+    block on, and only at a rate above 0; its constructor gives the defaults."""
 
+    _kernel_size = None
+    _negative_slope = None
+    _first_dropout = None
 
-def _strided_stack(image_shape, filters, kernel_size, negative_slope, dropout, first_dropout):
-    """`(images, logits)`: stride-2 Conv2D -> LeakyReLU [-> Dropout] per entry of `filters`,
-    then Flatten -> Dense(1) logit. `first_dropout`: Dropout after every block (even at rate 0),
-    else only after the second block on, and only at a rate above 0."""
-    images = keras.Input(shape=image_shape, name="images")
-    x = images
-    for index, width in enumerate(filters, start=1):
-        x = layers.Conv2D(width, kernel_size, strides=2, padding="same", name=f"conv{index}")(x)
-        x = layers.LeakyReLU(negative_slope=negative_slope, name=f"conv{index}_lrelu")(x)
-        if first_dropout or (index > 1 and dropout):
-            x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
-    x = layers.Flatten(name="flatten")(x)
-    return images, layers.Dense(1, name="logit")(x)
+    def __init__(self, image_shape, filters, dropout, name, **kwargs):
+        image_shape, filters = as_tuple(image_shape, "image_shape"), as_tuple(filters, "filters")
+        dropout = check_dropout(dropout)
+        images = keras.Input(shape=image_shape, name="images")
+        x = images
+        for index, width in enumerate(filters, start=1):
+            x = layers.Conv2D(
+                width, self._kernel_size, strides=2, padding="same", name=f"conv{index}"
+            )(x)
+            x = layers.LeakyReLU(negative_slope=self._negative_slope, name=f"conv{index}_lrelu")(x)
+            if self._first_dropout or (index > 1 and dropout):
+                x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
+        x = layers.Flatten(name="flatten")(x)
+        logits = layers.Dense(1, name="logit")(x)
+        super().__init__(inputs=images, outputs=logits, name=name, **kwargs)
+        self.image_shape = image_shape
+        self._remember_config(image_shape=image_shape, filters=filters, dropout=dropout)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class DCGANDiscriminator(GraphModel):
+class DCGANDiscriminator(_StridedDiscriminator):
     """The blog DCGAN's convolutional discriminator for 64x64x3 images, completed.
 
     Conv2D(64, 5x5, stride 2, same) -> LeakyReLU as in the document, then the omitted middle:
@@ -86,6 +95,9 @@ class DCGANDiscriminator(GraphModel):
         name: str. Defaults to "dcgan_discriminator".
     """
 
+    # The blog's LeakyReLU() has Keras' default slope, 0.3; no dropout after the first block.
+    _kernel_size, _negative_slope, _first_dropout = 5, 0.3, False
+
     def __init__(
         self,
         image_shape=(64, 64, 3),
@@ -94,16 +106,11 @@ class DCGANDiscriminator(GraphModel):
         name="dcgan_discriminator",
         **kwargs,
     ):
-        image_shape, filters, dropout = _check_stack(image_shape, filters, dropout)
-        # The blog's LeakyReLU() has Keras' default slope, 0.3; no dropout after the first block.
-        images, logits = _strided_stack(image_shape, filters, 5, 0.3, dropout, first_dropout=False)
-        super().__init__(inputs=images, outputs=logits, name=name, **kwargs)
-        self.image_shape = image_shape
-        self._remember_config(image_shape=image_shape, filters=filters, dropout=dropout)
+        super().__init__(image_shape, filters, dropout, name=name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class MNISTDiscriminator(GraphModel):
+class MNISTDiscriminator(_StridedDiscriminator):
     """The MNIST tutorial's MNIST discriminator, outputting a logit.
 
     Conv2D(64, 3, stride 2) -> LeakyReLU(0.2) -> Dropout(0.3) -> Conv2D(128, 3, stride 2) ->
@@ -116,6 +123,8 @@ class MNISTDiscriminator(GraphModel):
         name: str. Defaults to "mnist_discriminator".
     """
 
+    _kernel_size, _negative_slope, _first_dropout = 3, 0.2, True
+
     def __init__(
         self,
         image_shape=(28, 28, 1),
@@ -124,11 +133,7 @@ class MNISTDiscriminator(GraphModel):
         name="mnist_discriminator",
         **kwargs,
     ):
-        image_shape, filters, dropout = _check_stack(image_shape, filters, dropout)
-        images, logits = _strided_stack(image_shape, filters, 3, 0.2, dropout, first_dropout=True)
-        super().__init__(inputs=images, outputs=logits, name=name, **kwargs)
-        self.image_shape = image_shape
-        self._remember_config(image_shape=image_shape, filters=filters, dropout=dropout)
+        super().__init__(image_shape, filters, dropout, name=name, **kwargs)
 
 
 # --- image-to-image discriminators: any size, logits per patch or per image ----------------------
@@ -141,6 +146,16 @@ def _check_norm(norm):
     if norm not in _NORMS:
         raise ValueError(f"`norm` must be 'batch' or 'instance'; received {norm!r}.")
     return norm
+
+
+def _check_trunk(num_layers, filters, channels, norm):
+    """The checked options of `_patch_trunk` and of the image it takes."""
+    return (
+        check_positive_int(num_layers, "num_layers"),
+        check_positive_int(filters, "filters"),
+        check_positive_int(channels, "channels"),
+        _check_norm(norm),
+    )
 
 
 def _norm_layer(norm, name):
@@ -277,11 +292,8 @@ class PatchGANDiscriminator(GraphModel):
         name="patchgan_discriminator",
         **kwargs,
     ):
-        num_layers = check_positive_int(num_layers, "num_layers")
-        filters = check_positive_int(filters, "filters")
-        channels = check_positive_int(channels, "channels")
+        num_layers, filters, channels, norm = _check_trunk(num_layers, filters, channels, norm)
         condition_channels = check_positive_int(condition_channels, "condition_channels")
-        norm = _check_norm(norm)
         if not isinstance(conditional, bool):
             raise ValueError(f"`conditional` must be True or False; received {conditional!r}.")
         image = keras.Input((None, None, channels), name="image")
@@ -342,11 +354,8 @@ class GlobalPoolDiscriminator(GraphModel):
         name="global_pool_discriminator",
         **kwargs,
     ):
-        num_layers = check_positive_int(num_layers, "num_layers")
-        filters = check_positive_int(filters, "filters")
-        channels = check_positive_int(channels, "channels")
+        num_layers, filters, channels, norm = _check_trunk(num_layers, filters, channels, norm)
         num_styles = check_int(num_styles, "num_styles", low=0)
-        norm = _check_norm(norm)
         image = keras.Input((None, None, channels), name="image")
         x = _patch_trunk(image, num_layers, filters, norm)
         pooled = layers.GlobalAveragePooling2D(name="pool")(x)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.augment import check_policies, diff_augment
-from keras_styletransfer.models.adversarial import AdversarialModel, check_model, first_batch
+from keras_styletransfer.models.adversarial import AdversarialModel, first_batch
 from keras_styletransfer.replicas import draw_for_this_replica, gather_over_replicas
 from keras_styletransfer.validation import check_positive_int, check_weight
 
@@ -89,10 +89,15 @@ class GAN(AdversarialModel):
         name="gan",
         **kwargs,
     ):
-        super().__init__(name=name, **kwargs)
-        check_model(generator, "generator")
-        check_model(discriminator, "discriminator")
-        self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
+        super().__init__(
+            networks={"generator": generator, "discriminator": discriminator},
+            loss=loss,
+            seed=seed,
+            seed_name="noise_seed",
+            explanation_guidance=explanation_guidance,
+            name=name,
+            **kwargs,
+        )
         n_critic = check_positive_int(n_critic, "n_critic")
         if gradient_penalty_weight is None:
             gradient_penalty_weight = 10.0 if loss == "wasserstein" else 0.0
@@ -111,9 +116,6 @@ class GAN(AdversarialModel):
                     "Cannot read the noise size from the generator's inputs; pass `latent_dim`."
                 )
             latent_dim = int(input_shape[0])
-        self.generator = generator
-        self.discriminator = discriminator
-        self.loss_name = loss
         self.n_critic = n_critic
         self.gradient_penalty_weight = check_weight(
             gradient_penalty_weight, "gradient_penalty_weight"
@@ -122,9 +124,6 @@ class GAN(AdversarialModel):
         self.diversity_weight = check_weight(diversity_weight, "diversity_weight")
         self.latent_dim = int(latent_dim)
         self.augment = check_policies(augment)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
-        self._set_explanation_options(explanation_guidance)
         names = [
             "g_loss",
             "d_loss",

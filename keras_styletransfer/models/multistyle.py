@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
-from keras_styletransfer.models.adversarial import AdversarialModel, check_model
+from keras_styletransfer.models.adversarial import AdversarialModel
 from keras_styletransfer.models.base import named_input
 from keras_styletransfer.validation import check_weight
 
@@ -84,9 +84,16 @@ class MultiStyleGAN(AdversarialModel):
         name="multistyle_gan",
         **kwargs,
     ):
-        super().__init__(name=name, **kwargs)
-        self.generator = check_model(generator, "generator")
-        self.discriminator = check_model(discriminator, "discriminator")
+        super().__init__(
+            networks={"generator": generator, "discriminator": discriminator},
+            loss=loss,
+            seed=seed,
+            seed_name="multistyle_seed",
+            explanation_guidance=explanation_guidance,
+            locality_weight=locality_weight,
+            name=name,
+            **kwargs,
+        )
         style_names = [str(n) for n in style_names]
         if not style_names or len(set(style_names)) != len(style_names):
             raise ValueError(f"style_names must be distinct names; received {style_names!r}.")
@@ -112,13 +119,8 @@ class MultiStyleGAN(AdversarialModel):
         self._style_names = style_names
         self.content_name = str(content_name)
         self.content_index = len(style_names)
-        self.loss_name = loss
-        self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
         self.style_weight = check_weight(style_weight, "style_weight")
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="multistyle_seed")
-        self._set_explanation_options(explanation_guidance, locality_weight)
         self._make_trackers(
             [
                 "g_loss",

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.images import image_psnr, image_ssim
-from keras_styletransfer.models.adversarial import AdversarialModel, check_model, unpack_pair
+from keras_styletransfer.models.adversarial import AdversarialModel, unpack_pair
 from keras_styletransfer.validation import check_weight
 
 _PACKAGE = "keras_styletransfer"
@@ -54,21 +54,23 @@ class Pix2Pix(AdversarialModel):
         name="pix2pix",
         **kwargs,
     ):
-        super().__init__(name=name, **kwargs)
-        self.generator = check_model(generator, "generator")
-        self.discriminator = check_model(discriminator, "discriminator")
+        super().__init__(
+            networks={"generator": generator, "discriminator": discriminator},
+            loss=loss,
+            seed=seed,
+            seed_name="pix2pix_seed",
+            explanation_guidance=explanation_guidance,
+            locality_weight=locality_weight,
+            name=name,
+            **kwargs,
+        )
         if len(discriminator.inputs or []) != 2:
             raise ValueError(
                 "Pix2Pix needs a conditional discriminator taking [source, image] (two inputs); "
                 f"{discriminator.name!r} takes {len(discriminator.inputs or [])}. Use "
                 "PatchGANDiscriminator(conditional=True)."
             )
-        self.loss_name = loss
-        self.adversarial_loss = gan_losses.get_adversarial_loss(loss)
         self.l1_weight = check_weight(l1_weight, "l1_weight")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="pix2pix_seed")
-        self._set_explanation_options(explanation_guidance, locality_weight)
         self._make_trackers(
             [
                 "g_loss",

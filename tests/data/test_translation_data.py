@@ -410,7 +410,6 @@ def test_style_folders_give_images_with_style_indices(tmp_path, caplog):
         from_style_folders(root / "pencil", **SMALL)
 
 
-
 def test_pipeline_options_object_and_keywords_give_the_same_batches(tmp_path):
     root = tmp_path / "data"
     for index in range(4):
