@@ -16,6 +16,8 @@ Example:
 import importlib
 import os
 
+from keras_styletransfer.lazy import lazy_namespace
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -60,23 +62,24 @@ _EXPORTS = {
     "verify_export": "keras_styletransfer.serving.export",
     # errors
     "InputError": "keras_styletransfer.errors",
+    "PipelineOptions": "keras_styletransfer.data.options",
 }
-_SUBPACKAGES = ("data", "distribute", "explain", "losses", "metrics", "models", "serving")
+_SUBPACKAGES = (
+    "config",
+    "data",
+    "distribute",
+    "evaluation",
+    "explain",
+    "images",
+    "losses",
+    "metrics",
+    "models",
+    "serving",
+    "training",
+    "validation",
+)
 
-__all__ = sorted([*_EXPORTS, *_SUBPACKAGES])
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"keras_styletransfer.{name}")
-    raise AttributeError(f"module 'keras_styletransfer' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*globals(), *__all__})
-
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, _EXPORTS, _SUBPACKAGES)
 
 if os.environ.get("KERAS_STYLETRANSFER_LAZY") != "1":
     # Registers every saveable class (and imports TensorFlow).

@@ -14,7 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_styletransfer"
 
 # Low to high. A name matches a module or a whole subpackage (its prefix).
 LAYERS = [
-    ["errors"],
+    ["errors", "lazy"],
     ["validation", "seeding"],
     ["images", "replicas", "config"],
     ["layers", "losses", "augment", "optimizers"],

@@ -11,7 +11,7 @@ the losses, in `keras_styletransfer.losses`.
 Explain uses only the public contract of the adversarial wrappers (`AdversarialModel`).
 """
 
-import importlib
+from keras_styletransfer.lazy import lazy_namespace
 
 _EXPORTS = {
     "TARGETS": "keras_styletransfer.explain.targets",
@@ -70,10 +70,19 @@ _EXPORTS = {
     "locality_penalty": "keras_styletransfer.losses",
 }
 
-__all__ = sorted(_EXPORTS)
+_SUBMODULES = (
+    "activations",
+    "attribution",
+    "audit",
+    "callbacks",
+    "control",
+    "dissection",
+    "gradients",
+    "render",
+    "report",
+    "robustness",
+    "synthetic",
+    "targets",
+)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'keras_styletransfer.explain' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, _EXPORTS, _SUBMODULES)

@@ -9,47 +9,55 @@ checked without importing TensorFlow (`load_trained` registers the classes befor
 import importlib
 import os
 
+from keras_styletransfer.lazy import lazy_namespace
+
 _EXPORTS = {
-    "AdversarialModel": "adversarial",
-    "CycleGAN": "cyclegan",
-    "DCGANDiscriminator": "discriminators",
-    "DCGANGenerator": "generators",
-    "EncoderDecoderGenerator": "generators",
-    "GAN": "gan",
-    "GlobalPoolDiscriminator": "discriminators",
-    "MLPDiscriminator": "discriminators",
-    "MLPGenerator": "generators",
-    "MNISTDiscriminator": "discriminators",
-    "MNISTGenerator": "generators",
-    "MixtureGenerator": "composite",
-    "MultiStyleGAN": "multistyle",
-    "PatchGANDiscriminator": "discriminators",
-    "Pix2Pix": "pix2pix",
-    "ResnetGenerator": "generators",
-    "StyleBlendGenerator": "composite",
-    "StyleGenerator": "generators",
-    "TrainedParts": "loading",
-    "UNetGenerator": "generators",
-    "interpolate": "composite",
-    "load_trained": "loading",
-    "parts_of": "loading",
-    "style_blend": "composite",
+    "AdversarialModel": ".adversarial",
+    "CycleGAN": ".cyclegan",
+    "DCGANDiscriminator": ".discriminators",
+    "DCGANGenerator": ".generators",
+    "EncoderDecoderGenerator": ".generators",
+    "GAN": ".gan",
+    "GlobalPoolDiscriminator": ".discriminators",
+    "MLPDiscriminator": ".discriminators",
+    "MLPGenerator": ".generators",
+    "MNISTDiscriminator": ".discriminators",
+    "MNISTGenerator": ".generators",
+    "MixtureGenerator": ".composite",
+    "MultiStyleGAN": ".multistyle",
+    "PRESETS": ".presets",
+    "PatchGANDiscriminator": ".discriminators",
+    "Pix2Pix": ".pix2pix",
+    "ResnetGenerator": ".generators",
+    "StyleBlendGenerator": ".composite",
+    "StyleGenerator": ".generators",
+    "TRANSLATION_PRESETS": ".presets",
+    "TrainedParts": ".loading",
+    "UNetGenerator": ".generators",
+    "get_preset": ".presets",
+    "get_translation_preset": ".presets",
+    "interpolate": ".composite",
+    "load_trained": ".loading",
+    "parts_of": ".loading",
+    "require_wrapper": ".loading",
+    "style_blend": ".composite",
 }
+_SUBMODULES = (
+    "adversarial",
+    "base",
+    "composite",
+    "cyclegan",
+    "discriminators",
+    "gan",
+    "generators",
+    "loading",
+    "multistyle",
+    "pix2pix",
+    "presets",
+    "registry",
+)
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(
-            importlib.import_module(f"keras_styletransfer.models.{_EXPORTS[name]}"), name
-        )
-    raise AttributeError(f"module 'keras_styletransfer.models' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*globals(), *_EXPORTS})
-
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, _EXPORTS, _SUBMODULES)
 
 if os.environ.get("KERAS_STYLETRANSFER_LAZY") != "1":
     importlib.import_module("keras_styletransfer.models.registry")
