@@ -18,7 +18,8 @@ TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle")
 # Fields that may change when an interrupted run is started again; any other change would load
 # the backup into a different model or data stream. The strategy may change: the global batch,
 # and so every update, stays the same on any number of replicas.
-RESUMABLE_CHANGES = ("epochs", "samples_every", "measure_quality", "strategy")
+# `deterministic` may change too: it makes TensorFlow's kernels reproducible, not other numbers.
+RESUMABLE_CHANGES = ("epochs", "samples_every", "measure_quality", "strategy", "deterministic")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,10 @@ class RunConfig:
         strategy: str. Distribution strategy: "auto", "default", "mirrored" or "multi_worker"
             (see `keras_styletransfer.distribute.get_strategy`). Defaults to "auto".
         mixed_precision: str. "none", "mixed_float16" or "mixed_bfloat16". Defaults to "none".
+        deterministic: bool. Run TensorFlow's ops deterministically
+            (`tf.config.experimental.enable_op_determinism`, for the whole process and for
+            good), so that two runs with the same seed give bit-identical weights, at some cost
+            in speed. Defaults to False.
     """
 
     epochs: int = 5
@@ -48,6 +53,7 @@ class RunConfig:
     tfds_data_dir: str = ""
     strategy: str = "auto"
     mixed_precision: str = "none"
+    deterministic: bool = False
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -8,7 +8,6 @@ and matplotlib figures that do not touch pyplot's global state.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
@@ -73,9 +72,10 @@ def save_png(image, path, scale=1):
         image = image.repeat(scale, axis=0).repeat(scale, axis=1)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    Image.fromarray(image).save(path)
-    return path
+    from keras_styletransfer.files import write_atomically
+
+    picture = Image.fromarray(image)
+    return write_atomically(path, lambda temporary: picture.save(temporary))
 
 
 def save_image_grid(images, path, columns=None, min_tile_size=84):
@@ -189,6 +189,6 @@ def new_figure(figsize=(6, 4), **kwargs):
 
 def save_figure(figure, path, dpi=100):
     """Write a figure as PNG (folders created); returns the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    figure.savefig(path, dpi=dpi)
-    return path
+    from keras_styletransfer.files import write_atomically
+
+    return write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=dpi))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -24,6 +25,36 @@ def check_int(value, name, low=1, high=None):
         limit = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise InputError(f"{name} must be an integer {limit}; received {value}.")
     return value
+
+
+def physical_memory_bytes():
+    """This machine's physical memory in bytes (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_fits_in_memory(needed_bytes, what, advice, fraction=0.8):
+    """Refuse work estimated to need more than `fraction` of the machine's memory, before it
+    starts (an allocation that fails later aborts the process with `std::bad_alloc`).
+
+    Args:
+        needed_bytes: int. The estimate.
+        what: str. The work, for the message ("a batch of 100000 images of 64x64x3").
+        advice: str. What to do instead ("use a smaller --batch-size").
+        fraction: float. Share of the physical memory allowed. Defaults to 0.8.
+
+    Raises:
+        InputError: saying what was asked, the estimate, the machine's memory and `advice`.
+    """
+    memory = physical_memory_bytes()
+    if memory and needed_bytes > fraction * memory:
+        raise InputError(
+            f"{what} needs about {needed_bytes / 2**30:.1f} GiB, more than this machine's "
+            f"{memory / 2**30:.1f} GiB of memory allows; {advice}."
+        )
+    return needed_bytes
 
 
 def check_positive_int(value, name):

@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_styletransfer"
 # Low to high. A name matches a module or a whole subpackage (its prefix).
 LAYERS = [
     ["errors", "lazy"],
-    ["validation", "seeding"],
+    ["validation", "seeding", "files"],
     ["images", "replicas", "config"],
     ["layers", "losses", "augment", "optimizers"],
     ["models"],

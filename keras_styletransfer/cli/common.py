@@ -12,6 +12,7 @@ import os
 import sys
 
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.training.checks import MAX_EPOCHS, MAX_STEPS_PER_EPOCH
 from keras_styletransfer.validation import parse_name_weights
 
 PROG = "keras-styletransfer"
@@ -20,13 +21,13 @@ PROG = "keras-styletransfer"
 # --- argument types (argparse reports their errors as one line, exit status 2) -----------------
 
 
-def _int_at_least(low, description):
+def _int_at_least(low, description, high=None):
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
-        if value < low:
+        if value < low or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"must be {description}, got {value}")
         return value
 
@@ -37,6 +38,14 @@ def _int_at_least(low, description):
 # argparse types: an integer >= 1, an integer >= 0.
 positive_int = _int_at_least(1, "a positive integer")
 non_negative_int = _int_at_least(0, "an integer >= 0")
+# Seeds: what NumPy, TensorFlow and Keras all take.
+MAX_SEED = 2**31 - 1
+seed_int = _int_at_least(0, f"an integer from 0 to {MAX_SEED}", high=MAX_SEED)
+# Sane ranges for the length of a run (a typo such as 1e20 is refused before any work).
+epochs_int = _int_at_least(1, f"an integer from 1 to {MAX_EPOCHS:,}", high=MAX_EPOCHS)
+steps_int = _int_at_least(
+    1, f"an integer from 1 to {MAX_STEPS_PER_EPOCH:,}", high=MAX_STEPS_PER_EPOCH
+)
 
 
 def run_fields(args):
@@ -51,6 +60,7 @@ def run_fields(args):
         tfds_data_dir=args.tfds_data_dir,
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
+        deterministic=args.deterministic,
     )
 
 
@@ -109,12 +119,23 @@ def add_distribution_arguments(parser):
     )
 
 
+def add_deterministic_argument(parser):
+    """`--deterministic`, for the training commands."""
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="TensorFlow op determinism: two runs with the same seed give bit-identical "
+        "weights (slower; applies to the whole process)",
+    )
+
+
 def add_run_arguments(
     parser, *, epochs, steps_per_epoch, batch_size, data_help, run_dir_help, overwrite_help=None
 ):
     """The options of every training command, read back by `run_fields`: `--epochs`,
     `--steps-per-epoch`, `--batch-size`, `--data` (default "offline"), `--tfds-data-dir`,
-    `--seed` (default 0), the distribution options, `--run-dir` and `--overwrite`.
+    `--seed` (default 0), the distribution options, `--deterministic`, `--run-dir` and
+    `--overwrite`.
 
     Args:
         parser: argparse.ArgumentParser. The command's parser.
@@ -123,13 +144,14 @@ def add_run_arguments(
         overwrite_help: str. What `--overwrite` replaces. Defaults to None (what a finished
             run left in the folder).
     """
-    parser.add_argument("--epochs", type=positive_int, default=epochs)
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=steps_per_epoch)
+    parser.add_argument("--epochs", type=epochs_int, default=epochs)
+    parser.add_argument("--steps-per-epoch", type=steps_int, default=steps_per_epoch)
     parser.add_argument("--batch-size", type=positive_int, default=batch_size)
     parser.add_argument("--data", default="offline", help=data_help)
     parser.add_argument("--tfds-data-dir", default="", help="where prepared TFDS data lives")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     add_distribution_arguments(parser)
+    add_deterministic_argument(parser)
     parser.add_argument("--run-dir", default=None, help=run_dir_help)
     add_overwrite_argument(parser, help=overwrite_help or _OVERWRITE_HELP)
 
@@ -205,12 +227,27 @@ def load_tensorflow(args=None):
     tf.get_logger().setLevel("ERROR")
 
 
-def start_run(config, run_dir, overwrite, args=None):
-    """Check `run_dir` for `config` (before TensorFlow loads), print it and the config, then
-    load TensorFlow: the start of every training command."""
+_held_locks = []  # run folders this process holds until it exits
+
+
+def hold_run_dir(config, run_dir, overwrite, inputs=()):
+    """Lock `run_dir` for this process (a second run on it is refused at once, naming this one)
+    and check it for `config` (None: not known yet), before TensorFlow loads."""
+    from keras_styletransfer.files import run_lock
     from keras_styletransfer.training.checks import check_run_dir
 
-    check_run_dir(config, run_dir, overwrite)
+    if not os.path.isdir(run_dir):  # a file, or a folder that cannot be created: say so first
+        check_run_dir(config, run_dir, overwrite, inputs)
+    lock = run_lock(run_dir)
+    lock.__enter__()  # released when the process ends; the run itself nests inside
+    _held_locks.append(lock)
+    check_run_dir(config, run_dir, overwrite, inputs)  # now that no other run can change it
+
+
+def start_run(config, run_dir, overwrite, args=None):
+    """Check and lock `run_dir` for `config` (before TensorFlow loads), print it and the config,
+    then load TensorFlow: the start of every training command."""
+    hold_run_dir(config, run_dir, overwrite)
     print(f"{PROG}: run directory {run_dir}\n{config.to_json()}", flush=True)
     load_tensorflow(args)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from keras_styletransfer.cli import train, train_style
-from keras_styletransfer.cli.common import PROG, positive_int
+from keras_styletransfer.cli.common import PROG, add_overwrite_argument, epochs_int
 
 # 8,000 steps at 1e-3: the best of 2e-4, 6e-4 and 1e-3 measured at 5,000 steps (README).
 DEMO_STYLE = dict(
@@ -25,7 +25,10 @@ def add_command(commands):
     """Add the `demo` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser("demo", help="the README's main job on the embedded data")
     parser.add_argument("--run-dir", default=None, help="defaults to saved_models/demo")
-    parser.add_argument("--epochs", type=positive_int, default=None)
+    parser.add_argument("--epochs", type=epochs_int, default=None)
+    add_overwrite_argument(
+        parser, help="replace what another run left in --run-dir (a demo's own folder is re-run)"
+    )
     parser.add_argument(
         "--digits",
         action="store_true",
@@ -34,6 +37,14 @@ def add_command(commands):
     )
     parser.set_defaults(handler=run)
     return parser
+
+
+def _overwrite(args, config, run_dir):
+    """A finished demo in `run_dir` is trained again freely (an interrupted one resumes); any
+    other run there only with --overwrite."""
+    from keras_styletransfer.training.checks import is_finished_run_of
+
+    return args.overwrite or is_finished_run_of(config, run_dir)
 
 
 def run(args):
@@ -47,7 +58,7 @@ def run(args):
         )
         config = TrainConfig(preset=DIGITS_PRESET, epochs=args.epochs or 5, measure_quality=True)
         run_dir = args.run_dir or os.path.join("saved_models", "demo_digits")
-        return train.train_and_report(config, run_dir, True, args)
+        return train.train_and_report(config, run_dir, _overwrite(args, config, run_dir), args)
     print(
         f"{PROG} demo: pix2pix learns a watercolour style from photos (paired crops of real "
         "photographs shipped in scikit-image), then is scored on two held-out photos against "
@@ -57,4 +68,5 @@ def run(args):
     if args.epochs:
         values["epochs"] = args.epochs
     run_dir = args.run_dir or os.path.join("saved_models", "demo")
-    return train_style.train_and_report(TranslationConfig(**values), run_dir, True, args)
+    config = TranslationConfig(**values)
+    return train_style.train_and_report(config, run_dir, _overwrite(args, config, run_dir), args)

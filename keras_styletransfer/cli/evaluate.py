@@ -7,10 +7,9 @@ SSIM / PSNR against the exact stylisations, and a style judge's scores, FID and 
 
 from __future__ import annotations
 
-import json
 import os
 
-from keras_styletransfer.cli.common import load_tensorflow
+from keras_styletransfer.cli.common import add_overwrite_argument, load_tensorflow
 from keras_styletransfer.cli.train_style import print_style_metrics
 from keras_styletransfer.errors import InputError
 
@@ -22,6 +21,7 @@ def add_command(commands):
     )
     parser.add_argument("--model", required=True, help="final.keras of a train-style run")
     parser.add_argument("--out", default=None, help="JSON file to write (optional)")
+    add_overwrite_argument(parser, help="replace an existing --out file")
     parser.set_defaults(handler=run)
     return parser
 
@@ -54,6 +54,10 @@ def _run_config(model_path):
 def run(args):
     """Score the model, print the scores, and write them to `--out` if given."""
     config = _run_config(args.model)
+    if args.out:  # before the work, not after it
+        from keras_styletransfer.files import check_output_file
+
+        check_output_file(args.out, inputs=(args.model,), overwrite=args.overwrite)
     load_tensorflow(args)
     from keras_styletransfer.data.offline_photos import load_offline_style_set
     from keras_styletransfer.evaluation import evaluate_on_held_out, judge_on_held_out
@@ -73,7 +77,8 @@ def run(args):
                 f"KID {m['kid_judge_features']:.3g} (style-judge features)"
             )
     if args.out:
-        with open(args.out, "w") as file:
-            json.dump(metrics, file, indent=2)
+        from keras_styletransfer.files import write_json
+
+        write_json(args.out, metrics)
         print(f"wrote {args.out}")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from keras_styletransfer.cli.common import load_tensorflow, positive_int
+from keras_styletransfer.cli.common import add_overwrite_argument, load_tensorflow, positive_int
 from keras_styletransfer.errors import InputError
 
 # The names of `explain.attribution.METHODS` and `explain.targets.TARGETS`, here so that a wrong
@@ -31,6 +31,29 @@ TARGET_NAMES = (
     "realness_of_generated",
 )
 FAMILIES = ("pix2pix", "cyclegan", "multistyle")
+MAX_SIZE = 1024
+MAX_STEPS = 1024
+
+
+def _check_size(model, args):
+    """Refuse a --size the generator cannot take, or whose attributions would not fit in memory
+    (each step of a path method holds the networks' activations: ~1 kB per pixel)."""
+    from keras_styletransfer.serving.inference import minimum_side, size_multiple
+    from keras_styletransfer.validation import check_fits_in_memory
+
+    generator = model.primary_generator()
+    multiple, smallest = size_multiple(generator), minimum_side(generator)
+    if args.size % multiple or args.size < smallest:
+        fitting = max(smallest, args.size // multiple * multiple)
+        raise InputError(
+            f"--size {args.size}: this model takes sides that are multiples of {multiple} and at "
+            f"least {smallest}; use --size {fitting} or {fitting + multiple}."
+        )
+    check_fits_in_memory(
+        1024 * args.size**2 * max(args.steps, 1),
+        f"explaining at --size {args.size} with --steps {args.steps}",
+        "use a smaller --size or fewer --steps",
+    )
 
 
 def add_command(commands):
@@ -44,6 +67,7 @@ def add_command(commands):
     parser.add_argument("--method", default="integrated_gradients", help=", ".join(METHOD_NAMES))
     parser.add_argument("--target", default="realness", help=", ".join(TARGET_NAMES))
     parser.add_argument("--out", required=True, help="output folder")
+    add_overwrite_argument(parser, help="replace reports an earlier explain left in --out")
     parser.add_argument("--layer", default=None, help="layer for grad_cam / the unit target")
     parser.add_argument("--style", default=None, help="style name of a multi-style model")
     parser.add_argument("--steps", type=positive_int, default=32, help="integrated-gradients steps")
@@ -64,6 +88,15 @@ def run(args):
         raise InputError(
             f"Unknown target {args.target!r}. Valid targets: {', '.join(TARGET_NAMES)}."
         )
+    if args.size > MAX_SIZE or args.steps > MAX_STEPS:
+        raise InputError(
+            f"--size {args.size} / --steps {args.steps}: explain takes --size up to {MAX_SIZE} "
+            f"and --steps up to {MAX_STEPS} (attributions at a larger size do not fit in memory: "
+            "explain a downscaled image, or crops of it)."
+        )
+    from keras_styletransfer.files import check_output_folder
+
+    check_output_folder(args.out, overwrite=args.overwrite)  # a file, a model's folder, read-only
     load_tensorflow(args)
     import cv2
 
@@ -73,7 +106,12 @@ def run(args):
     from keras_styletransfer.serving.inference import collect_inputs
 
     model = require_wrapper(args.model, "explain", families=FAMILIES)
+    _check_size(model, args)
     paths, images, skipped = collect_inputs(args.inputs)
+    names = [os.path.splitext(os.path.basename(path))[0] for path in paths]
+    check_output_folder(
+        args.out, inputs=(*paths, args.model), writes=names, overwrite=args.overwrite
+    )
     for path, reason in skipped:
         print(f"skipped {path}: {reason}")
     for path, image in zip(paths, images, strict=True):

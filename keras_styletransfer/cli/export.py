@@ -11,6 +11,8 @@ then loads it back and checks every signature against the Keras generator (skip 
 
 from __future__ import annotations
 
+import os
+
 from keras_styletransfer.cli.common import (
     add_direction_argument,
     add_overwrite_argument,
@@ -19,6 +21,7 @@ from keras_styletransfer.cli.common import (
     non_negative_int,
     positive_int,
 )
+from keras_styletransfer.errors import InputError
 
 
 def add_command(commands):
@@ -84,6 +87,11 @@ def describe_signatures(signatures):
 
 def run(args):
     """Export, print the signatures, and verify them; returns the exit status."""
+    from keras_styletransfer.files import check_writable
+
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise InputError(f"--out {args.out!r} is a file; name the base folder of the exports.")
+    check_writable(args.out)  # before the work: a read-only or full location
     load_tensorflow(args)
     from keras_styletransfer.models.loading import parts_of
     from keras_styletransfer.serving.export import DEFAULT_MAX_PIXELS, export_generator

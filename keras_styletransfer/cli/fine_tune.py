@@ -7,7 +7,15 @@
 
 from __future__ import annotations
 
-from keras_styletransfer.cli.common import load_tensorflow, positive_int
+from keras_styletransfer.cli.common import (
+    add_deterministic_argument,
+    add_overwrite_argument,
+    hold_run_dir,
+    load_tensorflow,
+    positive_int,
+    seed_int,
+    steps_int,
+)
 
 
 def add_command(commands):
@@ -30,24 +38,28 @@ def add_command(commands):
         default="decoder",
         help="generator layers that train: all, decoder, last:K or gradual (default decoder)",
     )
-    parser.add_argument("--steps", type=positive_int, default=200)
+    parser.add_argument("--steps", type=steps_int, default=200)
     parser.add_argument("--images", type=positive_int, default=8, help="training images")
     parser.add_argument("--batch-size", type=positive_int, default=4)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument(
         "--image-size", type=positive_int, default=None, help="defaults to the source run's"
     )
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=None)
+    parser.add_argument("--steps-per-epoch", type=steps_int, default=None)
     parser.add_argument(
         "--unfreeze-every", type=positive_int, default=1, help="gradual: epochs per block"
     )
     parser.add_argument("--out", required=True, help="run directory to write")
-    parser.add_argument("--seed", type=int, default=0)
+    add_overwrite_argument(
+        parser, help="discard what a finished or interrupted run left in --out and start again"
+    )
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument(
         "--compare-scratch",
         action="store_true",
         help="also train the same architecture from random weights, same images and steps",
     )
+    add_deterministic_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -63,10 +75,16 @@ def _print_entry(label, style, parts):
 
 def run(args):
     """Fine-tune, write the run directory, print the held-out scores."""
+    from keras_styletransfer.training.checks import check_run_dir
+
+    # Neither another run's folder nor the source model's, before any work.
+    inputs = (args.model, args.discriminator)
+    check_run_dir(None, args.out, args.overwrite, inputs)
     load_tensorflow(args)  # training.freezing, which reads --train, needs Keras
     from keras_styletransfer.training.fine_tune import fine_tune, parse_train_policy
 
     parse_train_policy(args.train)  # a bad policy fails before a model loads
+    hold_run_dir(None, args.out, args.overwrite, inputs)  # locked until the process ends
     result = fine_tune(
         args.model,
         args.style,
@@ -82,6 +100,8 @@ def run(args):
         run_dir=args.out,
         seed=args.seed,
         compare_scratch=args.compare_scratch,
+        deterministic=args.deterministic,
+        overwrite=args.overwrite,
         verbose=1,
     )
     metrics = result.metrics

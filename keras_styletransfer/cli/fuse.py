@@ -15,14 +15,14 @@ positive sum; normalised).
 
 from __future__ import annotations
 
-import os
-
 from keras_styletransfer.cli.common import (
     add_direction_argument,
+    add_overwrite_argument,
     add_strength_argument,
     load_tensorflow,
 )
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.files import check_output_file, write_atomically
 from keras_styletransfer.validation import check_strength, parse_name_weights
 
 MODES = ("interpolate", "average", "choose", "blend")
@@ -52,6 +52,7 @@ def add_command(commands):
     add_strength_argument(parser)
     add_direction_argument(parser)
     parser.add_argument("--out", required=True, help="the .keras file to write")
+    add_overwrite_argument(parser, help="replace an existing --out file (never an input)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -90,6 +91,7 @@ def _check_arguments(args):
         raise InputError(f"--weights is for --mode average or blend, not {args.mode}.")
     if args.mode == "average" and args.weights is not None:
         _numbers(args.weights)
+    check_output_file(args.out, inputs=(*args.models, args.discriminator), overwrite=args.overwrite)
 
 
 def _blend(args, parts):
@@ -143,8 +145,7 @@ def run(args):
 
     parts = [parts_of(path, args.direction) for path in args.models]
     fused = _blend(args, parts[0]) if args.mode == "blend" else _mixture(args, parts)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    fused.save(args.out)
+    write_atomically(args.out, fused.save)
     size = 4 * getattr(fused, "size_multiple", 1)
     shape = fused.inputs[0].shape[1:]
     probe = np.zeros((1, *(size if d is None else d for d in shape)), np.float32)

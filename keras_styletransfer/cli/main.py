@@ -18,11 +18,15 @@ line on stderr (exit status 2), never a traceback; `--debug` shows it, and Tenso
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import os
 import sys
 
 from keras_styletransfer.cli.common import PROG, quiet_logs
 from keras_styletransfer.errors import InputError
+from keras_styletransfer.files import DISK_ERRNOS
 
 # In the order `--help` lists them.
 COMMAND_MODULES = (
@@ -54,17 +58,61 @@ def build_parser():
     return parser
 
 
+def _stdout_broken():
+    """Whether stdout cannot take what the command printed (its buffer does not flush)."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return False
+
+
+def _stdout_failed(error):
+    """Report that the command's own output could not be written (`> /dev/full`, a closed pipe)
+    in one line, and keep the interpreter's final flush of stdout from failing again."""
+    reason = "the reader closed it" if isinstance(error, BrokenPipeError) else error.strerror
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    print(f"{PROG}: error: could not write the output ({reason}).", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
     """Run the command line `argv` (default: `sys.argv[1:]`); returns the exit status."""
     args = build_parser().parse_args(argv)
     if not args.debug:
         quiet_logs()
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        try:
+            sys.stdout.flush()  # a full or closed stdout fails here, not at exit
+        except OSError as error:
+            return _stdout_failed(error)
+        return status
     except InputError as error:
         if args.debug:
             raise
         print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if args.debug:
+            raise
+        if error.errno == errno.EPIPE or (error.errno in DISK_ERRNOS and _stdout_broken()):
+            return _stdout_failed(error)
+        if error.errno not in DISK_ERRNOS:
+            raise
+        # A write failed (full disk, read-only, forbidden): the writers left the earlier files
+        # whole; one line, not a traceback.
+        message = error.strerror or str(error)
+        if error.filename is None and message == os.strerror(error.errno):  # a bare OS error
+            message = (
+                f"a write failed ({message}); free some space or write elsewhere (files already "
+                "written are intact)."
+            )
+        elif error.filename is not None:
+            message = f"could not write {error.filename!r} ({message})."
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)

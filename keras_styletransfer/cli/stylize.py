@@ -12,6 +12,7 @@ import os
 
 from keras_styletransfer.cli.common import (
     add_direction_argument,
+    add_overwrite_argument,
     add_strength_argument,
     load_tensorflow,
     name_weights,
@@ -28,6 +29,7 @@ def add_command(commands):
         "--model", required=True, help="a .keras file: a trained model or generator"
     )
     parser.add_argument("--out", required=True, help="output folder")
+    add_overwrite_argument(parser, help="replace files an earlier stylize left in --out")
     parser.add_argument("--style", default=None, help="style name (multi-style models)")
     parser.add_argument(
         "--blend",
@@ -70,12 +72,22 @@ def run(args):
         raise InputError("pass --style or --blend, not both.")
     strength = check_strength(args.strength)
     style = args.blend or args.style
+    from keras_styletransfer.files import check_output_folder
+
+    check_output_folder(args.out, overwrite=args.overwrite)  # a file, a model's folder, read-only
     load_tensorflow(args)
     from keras_styletransfer.images import save_png, to_uint8
     from keras_styletransfer.models.loading import parts_of
     from keras_styletransfer.serving.inference import Stylizer, collect_inputs, contact_sheet
 
     paths, images, skipped = collect_inputs(args.inputs)
+    names = _output_names(paths)
+    check_output_folder(
+        args.out,
+        inputs=(*paths, args.model),
+        writes=(*names, "contact_sheet.png"),
+        overwrite=args.overwrite,
+    )
     parts = parts_of(args.model, args.direction)
     if parts.family == "gan":
         raise InputError(f"{args.model!r} holds a noise GAN; use `sample`, not `stylize`.")
@@ -87,8 +99,7 @@ def run(args):
     )
     outputs = stylizer(images, style=style, strength=strength, verbose=1)
 
-    os.makedirs(args.out, exist_ok=True)
-    for name, output in zip(_output_names(paths), outputs, strict=True):
+    for name, output in zip(names, outputs, strict=True):
         save_png(to_uint8(output), os.path.join(args.out, name))
     sheet = contact_sheet([(image, to_uint8(o)) for image, o in zip(images, outputs, strict=True)])
     sheet_path = save_png(sheet, os.path.join(args.out, "contact_sheet.png"))

@@ -26,6 +26,7 @@ _EXPORTS = {
     "from_style_folders": ".style_folders",
     "from_tfds": ".tfds_source",
     "from_tfds_cycle_gan": ".translation",
+    "inspect_image": ".decoding",
     "from_unpaired_folder": ".translation",
     "list_image_files": ".folders",
     "load_arrays": ".pipeline",
@@ -34,6 +35,7 @@ _EXPORTS = {
     "load_offline_style_set": ".offline_photos",
     "pencil_sketch": ".styles",
     "prepared_builder": ".tfds_source",
+    "read_image": ".decoding",
     "scale_to_unit_range": ".pipeline",
     "scan_folder": ".folders",
     "scan_images": ".folders",
@@ -42,6 +44,7 @@ _EXPORTS = {
 }
 
 _SUBMODULES = (
+    "decoding",
     "folders",
     "jitter",
     "offline",

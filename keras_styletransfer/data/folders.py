@@ -8,17 +8,51 @@ import os
 
 import tensorflow as tf
 
+from keras_styletransfer.data.decoding import (
+    decode_image_tf,
+    inspect_image,
+    sniff_format,
+)
 from keras_styletransfer.data.pipeline import check_batch_size, finish_pipeline, scale_to_unit_range
 from keras_styletransfer.errors import DataSourceError, InputError
 
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-_CHANNELS_OF_MODE = {"1": 1, "L": 1, "P": 3, "RGB": 3, "RGBA": 4, "LA": 2, "I;16": 1, "I": 1}
+
+
+def _is_image(path):
+    """Whether a file's first bytes are a PNG, JPEG, GIF or BMP image's (content, not name)."""
+    try:
+        with open(path, "rb") as file:
+            return sniff_format(file.read(8)) is not None
+    except OSError:
+        return False
+
+
+def _classify(folder, recursive=True):
+    """(image files, other files with an image extension, ignored files) under `folder`, each
+    sorted. Images are identified by content; a non-image with an image's name (a TIFF named
+    .png, a damaged file) is listed to be reported, anything else is ignored."""
+    images, misnamed, ignored = [], [], []
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if _is_image(path):
+                images.append(path)
+            elif name.lower().endswith(IMAGE_EXTENSIONS):
+                misnamed.append(path)
+            else:
+                ignored.append(path)
+        if not recursive:
+            break
+    return sorted(images), sorted(misnamed), sorted(ignored)
 
 
 def list_image_files(folder):
-    """Every file under `folder` (recursively) whose extension is an image's, sorted.
+    """Every file under `folder` (recursively) that is an image by content (PNG, JPEG, GIF, BMP)
+    or has an image's extension, sorted; `scan_images` then refuses those that are not images.
 
     Raises `DataSourceError` when the folder is missing or holds no image files.
     """
@@ -27,16 +61,13 @@ def list_image_files(folder):
             f"data folder {folder!r} does not exist or is not a folder; pass a folder of images "
             "(PNG, JPEG, BMP, GIF)."
         )
-    files = []
-    for root, _, names in os.walk(folder):
-        files.extend(
-            os.path.join(root, name) for name in names if name.lower().endswith(IMAGE_EXTENSIONS)
-        )
+    images, misnamed, _ = _classify(folder)
+    files = sorted(images + misnamed)
     if not files:
         raise DataSourceError(
             f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found under {folder!r}."
         )
-    return sorted(files)
+    return files
 
 
 def scan_images(files):
@@ -50,14 +81,10 @@ def scan_images(files):
 
 
 def _read_header(path):
-    """(mode, (width, height)) of an image file; raises on corrupt or truncated files."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        image.load()  # verify() misses truncated pixel data; load() does not
-        return image.mode, image.size
+    """(channels, (width, height)) of an image file, checked by the one decoder
+    (`decoding.inspect_image`: format by content, pixel limit, complete decoding)."""
+    info = inspect_image(path)
+    return info.channels, (info.width, info.height)
 
 
 def _scan_headers(files):
@@ -65,12 +92,12 @@ def _scan_headers(files):
     readable, channels, sizes, skipped = [], [], [], []
     for path in files:
         try:
-            mode, size = _read_header(path)
-        except Exception as error:
-            skipped.append((path, f"{type(error).__name__}: {error}"))
+            count, size = _read_header(path)
+        except InputError as error:
+            skipped.append((path, str(error)))
             continue
         readable.append(path)
-        channels.append(_CHANNELS_OF_MODE.get(mode, 3))
+        channels.append(count)
         sizes.append(size)
     if skipped:
         logger.warning(
@@ -93,7 +120,7 @@ class FolderScan:
         channels: list of int. Channel count of each readable file (before conversion).
         sizes: list of (width, height). Size of each readable file.
         skipped: list of (path, reason). Image files that could not be read.
-        ignored: list of str. Files without an image extension.
+        ignored: list of str. Files that are not images by content and not named as images.
     """
 
     folder: str
@@ -123,14 +150,8 @@ def scan_folder(folder, recursive=True, what="image folder"):
             f"{what} {folder!r} does not exist or is not a folder; pass a folder of images "
             "(PNG, JPEG, BMP, GIF)."
         )
-    images, ignored = [], []
-    for root, folders, names in os.walk(folder):
-        folders.sort()
-        for name in sorted(names):
-            path = os.path.join(root, name)
-            (images if name.lower().endswith(IMAGE_EXTENSIONS) else ignored).append(path)
-        if not recursive:
-            break
+    images, misnamed, ignored = _classify(folder, recursive)
+    images = sorted(images + misnamed)
     if ignored:
         logger.warning(
             "ignored %d non-image file(s) under %s (only %s are read), e.g. %s",
@@ -144,7 +165,6 @@ def scan_folder(folder, recursive=True, what="image folder"):
             f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in the {what} {folder!r}"
             + (f" ({len(ignored)} other file(s) ignored)." if ignored else ".")
         )
-    images.sort()
     readable, channels, sizes, skipped = _scan_headers(images)
     if not readable:
         raise DataSourceError(
@@ -186,9 +206,12 @@ def from_image_folder(
     """
     batch_size = check_batch_size(batch_size)
     height, width, channels = (int(v) for v in image_shape)
-    files, file_channels, _ = scan_images(list_image_files(folder))
+    files, file_channels, skipped = scan_images(list_image_files(folder))
     if not files:
-        raise DataSourceError(f"none of the image files under {folder!r} could be read.")
+        raise DataSourceError(
+            f"none of the {len(skipped)} image files under {folder!r} could be read (e.g. "
+            f"{skipped[0][1]})"
+        )
     wrong = sorted({c for c in file_channels if c != channels and not (c == 4 and channels == 3)})
     if wrong and not convert_channels:
         raise InputError(
@@ -203,9 +226,7 @@ def from_image_folder(
         )
 
     def load(path):
-        data = tf.io.read_file(path)
-        image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.uint8)
-        image = _to_channels(image, channels)
+        image = decode_image_tf(tf.io.read_file(path), channels)
         image = tf.image.resize(image, (height, width), method="area")
         return scale_to_unit_range(image / 255.0)
 

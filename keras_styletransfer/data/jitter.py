@@ -13,6 +13,7 @@ import os
 
 import tensorflow as tf
 
+from keras_styletransfer.data.decoding import decode_image_tf
 from keras_styletransfer.data.folders import _to_channels
 from keras_styletransfer.errors import DataSourceError, InputError
 from keras_styletransfer.images import to_model_range_tf
@@ -102,10 +103,8 @@ def _require_subfolders(root, names, layout):
 
 def decode_rgb(path):
     """Read and decode an image file to RGB uint8 `(H, W, 3)` (gray, alpha, palette and 16-bit
-    converted), in TensorFlow."""
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.uint8)
-    return _as_rgb(image)
+    converted as `decoding.read_image` converts them), in TensorFlow."""
+    return tf.ensure_shape(decode_image_tf(tf.io.read_file(path), 3), [None, None, 3])
 
 
 def _as_rgb(image):

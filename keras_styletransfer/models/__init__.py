@@ -34,6 +34,7 @@ _EXPORTS = {
     "TRANSLATION_PRESETS": ".presets",
     "TrainedParts": ".loading",
     "UNetGenerator": ".generators",
+    "check_finite_weights": ".loading",
     "get_preset": ".presets",
     "get_translation_preset": ".presets",
     "interpolate": ".composite",

@@ -95,22 +95,53 @@ def load_trained(path_or_model, compile=True):
         raise InputError(f"cannot load {path!r} as a Keras model: {text}") from None
 
 
+def check_finite_weights(model, what=None):
+    """`model`, after checking that every floating-point weight is finite.
+
+    A model whose training diverged (or a damaged file) holds NaN or infinite weights; used as it
+    is, it stylises or samples black images without any error. Every use of a loaded model
+    (stylize, sample, export, explain, evaluate, fuse, the Python `stylize`) checks first.
+
+    Raises:
+        InputError: naming the model and the first non-finite weight.
+    """
+    import numpy as np
+
+    for variable in model.weights:
+        if not variable.dtype.startswith(("float", "bfloat")):
+            continue
+        values = np.asarray(variable.numpy())
+        if not np.isfinite(values).all():
+            bad = int(values.size - np.isfinite(values).sum())
+            raise InputError(
+                f"{what or repr(model.name)} has non-finite weights ({bad} NaN / infinite values "
+                f"in {variable.path}): its training diverged or the file is damaged. Use an "
+                "earlier checkpoint (checkpoints/, backup/) or train again."
+            )
+    return model
+
+
 def _served_name(text):
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text) or "model"
 
 
-def parts_of(model, direction=None):
+def parts_of(model, direction=None, check_finite=True):
     """The generator, discriminator and style slots of a loaded (or loadable) model.
 
     Args:
         model: keras.Model, str or os.PathLike. Anything `load_trained` takes.
         direction: str or None. A CycleGAN's "AB" (G and D_B, the default) or "BA" (F and D_A);
             other models take None (or "AB").
+        check_finite: bool. Refuse a model with NaN or infinite weights
+            (`check_finite_weights`). Defaults to True.
 
     Returns:
         A `TrainedParts`.
     """
+    what = repr(os.fspath(model)) if isinstance(model, str | os.PathLike) else None
     model = load_trained(model)
+    if check_finite:
+        check_finite_weights(model, what)
     if isinstance(model, AdversarialModel):
         try:
             generator = model.primary_generator(direction)
@@ -132,7 +163,10 @@ def parts_of(model, direction=None):
         raise InputError(
             f"{model.name!r} is a single generator; it has no direction {direction!r}."
         )
-    names = getattr(model, "style_names", None)
+    # Only a generator with a style input has style slots: a fused blend (StyleBlendGenerator)
+    # records the styles it mixed, but takes an image alone.
+    takes_style = len(getattr(model, "inputs", None) or []) == 3
+    names = getattr(model, "style_names", None) if takes_style else None
     return TrainedParts(
         model=model,
         generator=model,
@@ -143,8 +177,10 @@ def parts_of(model, direction=None):
     )
 
 
-def require_wrapper(model, what, families=None):
-    """`model` loaded, checked to be an adversarial wrapper (of one of `families`)."""
+def require_wrapper(model, what, families=None, check_finite=True):
+    """`model` loaded, checked to be an adversarial wrapper (of one of `families`) and, unless
+    `check_finite=False`, to hold finite weights."""
+    source = repr(os.fspath(model)) if isinstance(model, str | os.PathLike) else None
     model = load_trained(model)
     kinds = families or ("gan", "pix2pix", "cyclegan", "multistyle")
     if not isinstance(model, AdversarialModel) or model.family not in kinds:
@@ -152,4 +188,4 @@ def require_wrapper(model, what, families=None):
             f"{what} needs a trained {' / '.join(kinds)} model (the final.keras of a run); "
             f"received a {type(model).__name__}."
         )
-    return model
+    return check_finite_weights(model, source) if check_finite else model

@@ -16,7 +16,7 @@ import numpy as np
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.images import to_model_range
 from keras_styletransfer.models.base import named_input
-from keras_styletransfer.validation import check_strength, style_weights
+from keras_styletransfer.validation import check_int, check_strength, style_weights
 
 
 def size_multiple(generator):
@@ -145,7 +145,9 @@ class Stylizer:
     def __init__(self, generator, style_names=None, batch_size=4, max_tile_pixels=512 * 512):
         import tensorflow as tf
 
-        self.generator = generator
+        from keras_styletransfer.models.loading import check_finite_weights
+
+        self.generator = check_finite_weights(generator)
         self.multiple = size_multiple(generator)
         # Tiny images are padded up to what the architecture can process, as in serving.
         self.minimum = minimum_side(generator)
@@ -153,9 +155,7 @@ class Stylizer:
         self.style_names = list(style_names) if style_names else None
         if self.styled and not self.style_names:
             self.style_names = [str(i) for i in range(style_slots(generator))]
-        if int(batch_size) < 1:
-            raise InputError(f"batch_size must be a positive integer; received {batch_size!r}.")
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int(batch_size, "batch_size", low=1, high=4096)
         tile = int(math.sqrt(max_tile_pixels)) // self.multiple * self.multiple
         if tile < self.multiple:
             raise InputError(f"max_tile_pixels={max_tile_pixels} is too small for this model.")
@@ -212,12 +212,25 @@ class Stylizer:
                 total[top : top + tile_height, left : left + tile_width] += weight
         return (out / np.maximum(total, 1e-8))[:height, :width]
 
+    def _check_memory(self, images):
+        """Refuse, before any work, images whose float32 copies (input, padded, output and
+        blending weights, about 4 per pixel and channel) would not fit in this machine's memory."""
+        from keras_styletransfer.validation import check_fits_in_memory
+
+        largest = max(images, key=lambda image: image.size)
+        check_fits_in_memory(
+            16 * largest.size,
+            f"stylising an image of {largest.shape[1]}x{largest.shape[0]} pixels",
+            "downscale it first",
+        )
+
     def __call__(self, images, style=None, strength=1.0, verbose=0):
         from keras.utils import Progbar
 
         if isinstance(images, np.ndarray) and images.ndim in (2, 3):
             images = [images]
         images = [as_model_image(image, index) for index, image in enumerate(images)]
+        self._check_memory(images)
         channels = image_channels(self.generator)
         for index, image in enumerate(images):
             if image.shape[-1] != channels:
@@ -257,6 +270,13 @@ class Stylizer:
                     results[index] = result[:height, :width]
                 if progress:
                     progress.add(len(chunk))
+        for index, result in enumerate(results):
+            if not np.isfinite(result).all():
+                raise InputError(
+                    f"{self.generator.name!r} produced non-finite values (NaN / infinity) for "
+                    f"image {index}; the model is unusable (its training diverged): use an "
+                    "earlier checkpoint or train again."
+                )
         return [np.clip(result, -1.0, 1.0) for result in results]
 
 
@@ -296,38 +316,28 @@ def stylize(
     return stylizer(images, style=style, strength=strength, verbose=verbose)
 
 
-def read_image_file(path):
-    """A file as uint8 RGB `(H, W, 3)`: palette, gray, gray+alpha and RGBA are converted (alpha
-    composited on white), 16-bit gray is scaled to 8 bits. Raises `InputError` if unreadable."""
-    from PIL import Image
+def read_image_file(path, max_pixels=None):
+    """A file as uint8 RGB `(H, W, 3)`, through the one decoder (`data.decoding.read_image`):
+    identified by content, its pixel count checked from the header (`max_pixels`, default 64
+    Mpx) before decoding, palette / gray / alpha / 16-bit converted. Raises `InputError` if it
+    cannot be read."""
+    from keras_styletransfer.data.decoding import read_image
 
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                array = np.asarray(image, dtype=np.float64)
-                peak = 65535.0 if image.mode.startswith("I;16") else max(array.max(), 1.0)
-                gray = np.round(np.clip(array / peak, 0, 1) * 255).astype(np.uint8)
-                return np.repeat(gray[..., np.newaxis], 3, axis=-1)
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                rgba = image.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
-            return np.asarray(image.convert("RGB"))
-    except Exception as error:
-        raise InputError(
-            f"cannot read {path!r} as an image ({type(error).__name__}: {error})."
-        ) from None
+    return read_image(path, max_pixels)
 
 
-def collect_inputs(inputs):
+def collect_inputs(inputs, max_pixels=None):
     """Image files from a list of files and folders, unreadable ones skipped and counted.
+
+    Folders are searched as training searches them (`data.folders.list_image_files`: images by
+    content); every file is read by the one decoder, so a file training skips is skipped here
+    with the same reason.
 
     Returns:
         `(paths, images, skipped)`: readable paths, their uint8 RGB arrays, and
         `(path, reason)` for each skipped file.
     """
-    from keras_styletransfer.data.folders import IMAGE_EXTENSIONS, list_image_files
+    from keras_styletransfer.data.folders import list_image_files
 
     files = []
     for item in inputs:
@@ -339,18 +349,15 @@ def collect_inputs(inputs):
             raise InputError(f"input {item!r} is neither a file nor a folder.")
     paths, images, skipped = [], [], []
     for path in files:
-        if not path.lower().endswith(IMAGE_EXTENSIONS):
-            skipped.append((path, "not an image file name"))
-            continue
         try:
-            images.append(read_image_file(path))
+            images.append(read_image_file(path, max_pixels))
         except InputError as error:
             skipped.append((path, str(error)))
             continue
         paths.append(path)
     if not images:
-        reasons = "; ".join(f"{p}: {r}" for p, r in skipped[:3])
-        raise InputError(f"no readable images among the inputs ({reasons}).")
+        reasons = "; ".join(r for _, r in skipped[:3])
+        raise InputError(f"no readable images among the inputs ({reasons})")
     return paths, images, skipped
 
 

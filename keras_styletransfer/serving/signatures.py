@@ -36,6 +36,7 @@ import re
 
 import tensorflow as tf
 
+from keras_styletransfer.data.decoding import FORMAT_NAMES, decode_image_tf, image_header_tf
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.images import to_model_range_tf, to_uint8_tf
 from keras_styletransfer.serving.inference import (
@@ -49,9 +50,6 @@ from keras_styletransfer.serving.inference import (
 # Largest height * width a signature accepts: activations of a full-size generator at 2048x2048
 # take gigabytes, and an out-of-memory error would take the whole server down, not one request.
 DEFAULT_MAX_PIXELS = 2048 * 2048
-
-# PNG, JPEG, GIF and BMP start with these bytes; anything else is refused before decoding.
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")
 
 SIGNATURES = {
     "serving_default": "float32 images in [-1, 1] (batch, H, W, C) -> float32 images",
@@ -355,40 +353,40 @@ class ServingGraph:
     # -- decoding and encoding -------------------------------------------------------------------
 
     def decode(self, contents, index, where):
-        """Encoded bytes -> (H, W, channels) uint8, alpha composited on white (like
-        `inference.read_image_file`)."""
-        head = tf.strings.substr(contents, 0, 4)
-        known = tf.reduce_any(
-            tf.stack([tf.equal(tf.strings.substr(head, 0, len(m)), m) for m in _IMAGE_MAGIC])
-        )
+        """Encoded bytes -> (H, W, channels) uint8 through the one decoder's graph functions
+        (`data.decoding`): the format by content and the size from the header are checked
+        before anything is decoded, so a small file declaring a huge image fails its request
+        instead of exhausting memory."""
+        known, height, width = image_header_tf(contents)
         check = _assert(
             known,
             [
                 f"{where}: element",
                 index,
-                "of `image_bytes` is not a JPEG, PNG, GIF or BMP file (REST clients send "
-                'each image as {"b64": "<base64 of the file>"}); its length in bytes is',
+                f"of `image_bytes` is not a {FORMAT_NAMES} image (REST clients send each image "
+                'as {"b64": "<base64 of the file>"}); its length in bytes is',
                 tf.strings.length(contents),
             ],
             name="check_image_bytes",
         )
         with tf.control_dependencies([check]):
-            image = tf.io.decode_image(contents, channels=0, expand_animations=False)
-        image = tf.ensure_shape(image, [None, None, None])
-        count = tf.shape(image)[-1]
-        values = tf.cast(image, tf.float32)
-        color = tf.cond(
-            count < 3, lambda: tf.tile(values[..., :1], [1, 1, 3]), lambda: values[..., :3]
-        )
-        alpha = tf.cond(
-            tf.equal(count % 2, 0),
-            lambda: values[..., -1:] / 255.0,
-            lambda: tf.ones_like(values[..., :1]),
-        )
-        rgb = color * alpha + 255.0 * (1.0 - alpha)
-        if self.channels == 1:
-            rgb = tf.image.rgb_to_grayscale(rgb)
-        return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 255.0)), tf.uint8)
+            size_check = _assert(
+                tf.logical_and(
+                    tf.logical_and(height >= 1, width >= 1), height * width <= self.max_pixels
+                ),
+                [
+                    f"{where}: element",
+                    index,
+                    f"of `image_bytes` must be at least 1x1 and at most {self.max_pixels} "
+                    "pixels (downscale it, or re-export with a larger max_pixels); its header "
+                    "says height, width",
+                    height,
+                    width,
+                ],
+                name="check_image_header_size",
+            )
+        with tf.control_dependencies([check, size_check]):
+            return decode_image_tf(contents, self.channels)
 
     def map_bytes(self, image_bytes, render, where):
         """Apply `render(uint8 image (1, H, W, C), position) -> uint8 image` to every encoded
@@ -530,7 +528,13 @@ def _noise_signatures(graph):
             [f"{where}: `noise` must be (batch, {latent_dim}); received shape", tf.shape(noise)],
             name="check_noise",
         )
-        return tf.ensure_shape(_checked([check], noise), [None, latent_dim])
+        noise = tf.ensure_shape(_checked([check], noise), [None, latent_dim])
+        finite = _assert(
+            tf.reduce_all(tf.math.is_finite(noise)),
+            [f"{where}: `noise` must be finite (no NaN or infinity)"],
+            name="check_noise_finite",
+        )
+        return _checked([finite], noise)
 
     def generate(noise):
         return tf.clip_by_value(

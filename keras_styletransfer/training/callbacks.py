@@ -3,6 +3,7 @@ backups (resumable, chief-only writing on several workers) and the latest whole 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -11,20 +12,24 @@ import numpy as np
 import tensorflow as tf
 
 from keras_styletransfer import distribute
+from keras_styletransfer.files import replace_atomically
 from keras_styletransfer.images import save_image_grid, tile_images, to_uint8
 
 
-def replace_atomically(write, temporary, destination, describe_failure):
-    """`write(temporary)`, then rename it over `destination`: the destination is either the old
-    file or the whole new one, never half-written. On an OSError the temporary file is removed
-    and an OSError with `describe_failure(error)` is raised."""
-    try:
-        write(temporary)
-        os.replace(temporary, destination)
-    except OSError as error:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise OSError(describe_failure(error)) from error
+def weights_as_bytes(model):
+    """The bytes of `model.save_weights(PATH.weights.h5)`, made in memory (loadable with
+    `model.load_weights`)."""
+    import io
+
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
+    saving_lib._save_state(  # what `save_weights` does, with a file in memory
+        model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set()
+    )
+    store.close()
+    return buffer.getvalue()
 
 
 class NonFiniteLossError(RuntimeError):
@@ -125,9 +130,11 @@ class ResumableBackup(keras.callbacks.Callback):
     killed between the two writes resumes at the wrong epoch). This callback writes each backup to a
     temporary file, flushes it to disk and renames it into place, so a backup file is either whole
     or absent. The epoch is part of the file's name (`epoch_0003.weights.h5`), so weights and epoch
-    can never disagree. The newest `keep` backups are kept; at the start of `fit` the newest one
-    that loads is restored (weights, both optimizers, the noise and dropout seed states) and `fit`
-    continues at the following epoch.
+    can never disagree. The newest `keep` backups are kept; at the start of `fit` (or earlier,
+    with `restore`) the newest one that loads is restored (weights, both optimizers, every random
+    state of `random_states()`, image pools included) and `fit` continues at the following epoch.
+    The logs of every finished epoch are kept beside them (`history.json`, written before the
+    weights), so `history` after a restore holds the epochs before the interruption too.
 
     Args:
         backup_dir: str. Folder of the backups.
@@ -149,6 +156,10 @@ class ResumableBackup(keras.callbacks.Callback):
         self.delete_on_success = delete_on_success
         self.restored_epoch = 0
         self.skipped = []
+        self.history = {}
+        self._restored = False
+
+    HISTORY = "history.json"
 
     def backups(self):
         """The complete backups as (epoch, path), newest first."""
@@ -161,12 +172,27 @@ class ResumableBackup(keras.callbacks.Callback):
                 found.append((int(stem), os.path.join(self.backup_dir, name)))
         return sorted(found, reverse=True)
 
-    def on_train_begin(self, logs=None):
+    def restore(self, model=None, clean=True):
+        """Load the newest backup that reads into the model (weights, both optimizers, the random
+        states) and its history; return the epoch it was taken after (0: none).
+
+        `run` calls this before `fit`, so that the data can start where the backup left off;
+        `on_train_begin` then does nothing more. Used as a plain callback, it restores there.
+
+        Args:
+            model: keras.Model. Defaults to None (the callback's model).
+            clean: bool. Remove temporary files a killed run left. Defaults to True.
+        """
+        if model is not None:
+            self.set_model(model)
         self.restored_epoch = 0
         self.skipped = []
-        for name in os.listdir(self.backup_dir) if os.path.isdir(self.backup_dir) else []:
-            if name.startswith(".tmp-"):  # left by a run killed while writing
-                os.remove(os.path.join(self.backup_dir, name))
+        self.history = {}
+        self._restored = True
+        if clean:
+            for name in os.listdir(self.backup_dir) if os.path.isdir(self.backup_dir) else []:
+                if name.startswith(".tmp-"):  # left by a run killed while writing
+                    os.remove(os.path.join(self.backup_dir, name))
         candidates = self.backups()
         for epoch, path in candidates:
             try:
@@ -176,13 +202,33 @@ class ResumableBackup(keras.callbacks.Callback):
                 continue
             self.restored_epoch = epoch
             self.model._initial_epoch = epoch
-            return
-        if candidates:
+            self.history = self._stored_history(epoch)
+            return epoch
+        if candidates and clean:
             details = "; ".join(f"{path} ({reason})" for path, reason in self.skipped)
             raise OSError(
                 f"none of the backups in {self.backup_dir} can be read: {details}. Move the "
                 "folder away to start this run from the beginning."
             )
+        return 0
+
+    def _stored_history(self, epoch):
+        """The logs of epochs 1..`epoch` saved beside the backups (older backups have none)."""
+        try:
+            with open(os.path.join(self.backup_dir, self.HISTORY)) as file:
+                stored = json.load(file)
+        except (OSError, ValueError):
+            return {}
+        # Written before the weights: a run killed in between left one epoch too many.
+        return {key: list(values)[:epoch] for key, values in stored.items()}
+
+    def on_train_begin(self, logs=None):
+        if getattr(self, "_restored", False):
+            self._restored = False  # restored before `fit`; a later `fit` restores again
+            self.model._initial_epoch = self.restored_epoch
+            return
+        self.restore()
+        self._restored = False
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
@@ -190,20 +236,38 @@ class ResumableBackup(keras.callbacks.Callback):
         temporary = os.path.join(self.backup_dir, f".tmp-{os.getpid()}{self.SUFFIX}")
 
         def write(path):
-            self.model.save_weights(path, overwrite=True)
-            with open(path, "rb+") as file:
+            # Serialised in memory, then written by Python: HDF5 writing to a full disk leaves
+            # its library in a state that segfaults when the process exits.
+            data = weights_as_bytes(self.model)
+            with open(path, "wb") as file:
+                file.write(data)
+                file.flush()
                 os.fsync(file.fileno())
 
-        replace_atomically(
-            write,
-            temporary,
-            final_path,
-            lambda error: (
+        def failure(error):
+            return (
                 f"could not write the backup of epoch {epoch + 1} to "
                 f"{self.backup_dir} ({error}); the earlier backups are intact. Free some disk "
                 "space and run again to resume."
-            ),
+            )
+
+        # The history first: a restore keeps only the epochs its weights file has seen.
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+        def write_history(path):
+            with open(path, "w") as file:
+                json.dump(self.history, file)
+                file.flush()
+                os.fsync(file.fileno())
+
+        replace_atomically(
+            write_history,
+            os.path.join(self.backup_dir, f".tmp-{os.getpid()}-{self.HISTORY}"),
+            os.path.join(self.backup_dir, self.HISTORY),
+            failure,
         )
+        replace_atomically(write, temporary, final_path, failure)
         for _, path in self.backups()[self.keep :]:
             os.remove(path)
 
@@ -211,6 +275,9 @@ class ResumableBackup(keras.callbacks.Callback):
         if self.delete_on_success and os.path.isdir(self.backup_dir):
             for _, path in self.backups():
                 os.remove(path)
+            history = os.path.join(self.backup_dir, self.HISTORY)
+            if os.path.exists(history):
+                os.remove(history)
             if not os.listdir(self.backup_dir):
                 os.rmdir(self.backup_dir)
 
@@ -238,20 +305,15 @@ class ChiefBackup(ResumableBackup):
         self.chief = distribute.is_chief(strategy)
 
     def on_train_begin(self, logs=None):
-        if self.chief:
+        if self.chief or getattr(self, "_restored", False):
             return super().on_train_begin(logs)
         # A non-chief must not delete the chief's leftover temporary files: it only restores.
-        self.restored_epoch = 0
-        for epoch, path in self.backups():
-            try:
-                self.model.load_weights(path)
-            except Exception as error:
-                self.skipped.append((path, f"{type(error).__name__}: {error}"))
-                continue
-            self.restored_epoch = epoch
-            self.model._initial_epoch = epoch
-            return None
+        self.restore(clean=False)
+        self._restored = False
         return None
+
+    def restore(self, model=None, clean=None):
+        return super().restore(model, clean=self.chief if clean is None else clean)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.chief:

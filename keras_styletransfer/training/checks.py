@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 
 from keras_styletransfer.config import RESUMABLE_CHANGES, TRANSLATION_FAMILIES
 from keras_styletransfer.distribute import check_distribution
 from keras_styletransfer.errors import DataSourceError, InputError
+from keras_styletransfer.files import LOCK_NAME, check_writable, is_inside
 
 
 def validate_distribution(config):
@@ -28,6 +30,44 @@ def _check_counts(config, fields, low, hint=""):
             raise InputError(
                 f"{field.replace('_', ' ')} must be a positive integer{hint}; got {value!r}."
             )
+
+
+# Largest values a run takes: beyond them an option is a typo (1e20 epochs), not a plan.
+MAX_EPOCHS = 100_000
+MAX_STEPS_PER_EPOCH = 10_000_000
+MAX_BATCH_SIZE = 65_536
+# Bytes one pixel of one example holds while a step runs (the networks' activations kept for
+# the gradients, both networks, float32): a deliberately low estimate, so that only batches
+# that cannot fit are refused.
+STEP_BYTES_PER_PIXEL = 1024
+
+
+def check_run_sizes(config, image_shape):
+    """Refuse epochs, steps and batch sizes out of range, and a batch whose step cannot fit in
+    this machine's memory (it would abort with `std::bad_alloc` after loading everything)."""
+    from keras_styletransfer.validation import check_fits_in_memory
+
+    for field, high in (
+        ("epochs", MAX_EPOCHS),
+        ("steps_per_epoch", MAX_STEPS_PER_EPOCH),
+        ("batch_size", MAX_BATCH_SIZE),
+    ):
+        value = getattr(config, field)
+        if isinstance(value, int) and value > high:
+            raise InputError(
+                f"{field.replace('_', ' ')} {value} is more than this package takes (at most "
+                f"{high}); pass a smaller --{field.replace('_', '-')}."
+            )
+    batch = getattr(config, "batch_size", 0)
+    if batch:
+        pixels = 1
+        for side in image_shape[:2]:
+            pixels *= int(side)
+        check_fits_in_memory(
+            STEP_BYTES_PER_PIXEL * pixels * batch,
+            f"a training step on a batch of {batch} images of {image_shape[0]}x{image_shape[1]}",
+            "use a smaller --batch-size",
+        )
 
 
 def validate_config(config):
@@ -65,6 +105,7 @@ def validate_config(config):
                     f"preset {preset.name!r} takes images of shape {expected} (H, W, C) but "
                     f"{source!r} holds {shape[1:]}; resize your images or choose another preset."
                 )
+    check_run_sizes(config, tuple(preset.image_shape))
     return preset
 
 
@@ -117,47 +158,146 @@ def validate_translation_config(config):
         )
     if not config.learning_rate > 0:
         raise InputError(f"learning rate must be > 0; got {config.learning_rate!r}.")
+    check_run_sizes(config, (config.image_size, config.image_size))
     return config
 
 
-def check_run_dir(config, run_dir, overwrite=False):
+def _stored_differences(config, stored_path, run_dir):
+    """The fields in which the config saved at `stored_path` differs from `config` (those an
+    interrupted run may not change), or raise when it cannot be read."""
+    try:
+        stored = type(config).load(stored_path)
+    except (OSError, ValueError, TypeError) as error:
+        raise InputError(
+            f"{stored_path} cannot be read as this kind of run's config ({error}); {run_dir!r} "
+            "holds another run. Choose another --run-dir, or pass --overwrite to replace it."
+        ) from None
+    return [
+        f"{field.name} {getattr(stored, field.name)!r} -> {getattr(config, field.name)!r}"
+        for field in dataclasses.fields(config)
+        if field.name not in RESUMABLE_CHANGES
+        and getattr(stored, field.name) != getattr(config, field.name)
+    ]
+
+
+def is_finished_run_of(config, run_dir):
+    """Whether `run_dir` holds a finished run of `config` (its config.json differs at most in
+    the fields an interrupted run may change): a command that owns that folder, such as `demo`,
+    may train it again."""
+    stored_path = os.path.join(run_dir, "config.json")
+    if not (os.path.isfile(stored_path) and os.path.isfile(os.path.join(run_dir, "final.keras"))):
+        return False
+    try:
+        return not _stored_differences(config, stored_path, run_dir)
+    except InputError:
+        return False
+
+
+def check_run_dir(config, run_dir, overwrite=False, inputs=()):
     """Refuse a run directory whose contents this run would spoil; return "new", "resume" or
     "overwrite".
 
     A folder with backups (an interrupted run) is resumed, but only with the same configuration;
-    a folder with a finished run (`final.keras`) is trained again only when `overwrite` is set.
+    with `overwrite` it is discarded instead (`discard_run`). A folder with a finished run
+    (`final.keras`), another run's config, or other models is written only with `overwrite`. A
+    folder holding one of the run's `inputs` (the model a fine-tuning starts from) is refused even
+    with `overwrite`; so are a file, and a location that cannot be written.
+
+    Args:
+        config: RunConfig, or None when not known yet (the stored config is then not compared).
+        run_dir: str. The run folder (need not exist).
+        overwrite: bool. Defaults to False.
+        inputs: paths the run reads. Defaults to ().
     """
+    run_dir = os.fspath(run_dir)
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise InputError(f"--run-dir {run_dir!r} is a file; name a folder for the run.")
+    for source in inputs:
+        if source is not None and os.path.exists(source) and is_inside(source, run_dir):
+            raise InputError(
+                f"{run_dir!r} holds this run's input {os.fspath(source)!r}; write the run to "
+                "another folder (--overwrite cannot replace an input)."
+            )
+    check_writable(run_dir, "--run-dir")
+    if not os.path.isdir(run_dir):
+        return "new"
     backup_dir = os.path.join(run_dir, "backup")
     has_backup = os.path.isdir(backup_dir) and any(
         name.startswith("epoch_") and name.endswith(".weights.h5")
         for name in os.listdir(backup_dir)
     )
+    if overwrite:
+        names = set(os.listdir(run_dir)) - {LOCK_NAME}
+        return "overwrite" if names else "new"
     stored_path = os.path.join(run_dir, "config.json")
-    if has_backup and os.path.isfile(stored_path):
-        try:
-            stored = type(config).load(stored_path)
-        except (OSError, ValueError, TypeError) as error:
-            raise InputError(
-                f"{stored_path} cannot be read ({error}); the run in {run_dir!r} cannot be "
-                "resumed safely. Choose another --run-dir."
-            ) from None
-        changed = [
-            f"{field.name} {getattr(stored, field.name)!r} -> {getattr(config, field.name)!r}"
-            for field in dataclasses.fields(config)
-            if field.name not in RESUMABLE_CHANGES
-            and getattr(stored, field.name) != getattr(config, field.name)
-        ]
+    if has_backup and os.path.isfile(stored_path) and config is not None:
+        changed = _stored_differences(config, stored_path, run_dir)
         if changed:
             raise InputError(
                 f"{run_dir!r} holds an interrupted run with other settings ({', '.join(changed)}); "
-                "resume it with the same options, or choose another --run-dir."
+                "resume it with the same options, pass --overwrite to discard it and start "
+                "again, or choose another --run-dir."
             )
         return "resume"
     if os.path.isfile(os.path.join(run_dir, "final.keras")):
-        if not overwrite:
+        raise InputError(
+            f"{run_dir!r} already holds a finished run (final.keras); choose another "
+            "--run-dir, or pass --overwrite to train it again from the start."
+        )
+    if has_backup:
+        return "resume"
+    if os.path.isfile(stored_path) and config is not None:
+        changed = _stored_differences(config, stored_path, run_dir)
+        if changed:
             raise InputError(
-                f"{run_dir!r} already holds a finished run (final.keras); choose another "
-                "--run-dir, or pass --overwrite to train it again from the start."
+                f"{run_dir!r} holds another run ({', '.join(changed)}); choose another "
+                "--run-dir, or pass --overwrite to replace it."
             )
-        return "overwrite"
+        return "new"
+    models = sorted(
+        name
+        for name in os.listdir(run_dir)
+        if name.endswith(".keras") or name in ("exported", "checkpoints")
+    )
+    if models and not os.path.isfile(stored_path):
+        raise InputError(
+            f"{run_dir!r} holds models that are not this run's ({', '.join(models[:3])}); "
+            "choose another --run-dir, or pass --overwrite to replace them."
+        )
     return "new"
+
+
+# What an earlier run left that a new one started with --overwrite must not mix with its own;
+# final.keras, generator.keras and exported/ stay until the new run replaces them.
+DISCARDED_ON_OVERWRITE = ("backup", "checkpoints", "logs", "samples", "history.json")
+
+
+def discard_run(run_dir):
+    """Remove an earlier run's backups, checkpoints, logs and history from `run_dir`, so that a
+    run started with `overwrite` begins from scratch."""
+    for name in DISCARDED_ON_OVERWRITE:
+        path = os.path.join(run_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+
+
+def estimated_run_bytes(model):
+    """About how many bytes a run of `model` writes: its variables and optimizer slots in
+    final.keras, the checkpoint and the backups, plus the generator, the export and the logs."""
+    variables = list(model.weights)
+    for optimizer in (
+        getattr(model, "generator_optimizer", None),
+        getattr(model, "discriminator_optimizer", None),
+    ):
+        variables += list(getattr(optimizer, "variables", []) or [])
+    size = sum(_nbytes(v) for v in variables)
+    return 6 * size + 20_000_000
+
+
+def _nbytes(variable):
+    count = 1
+    for dimension in variable.shape:
+        count *= int(dimension or 1)
+    return 4 * count

@@ -28,7 +28,6 @@ Which layers train, and how gradual unfreezing works under Keras 3, is in `train
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import tempfile
@@ -42,8 +41,9 @@ from keras_styletransfer.data.offline_photos import load_offline_style_set
 from keras_styletransfer.data.styles import style_name
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.evaluation import evaluate_on_held_out
+from keras_styletransfer.files import write_json
 from keras_styletransfer.models.discriminators import PatchGANDiscriminator
-from keras_styletransfer.models.loading import load_trained
+from keras_styletransfer.models.loading import check_finite_weights, load_trained
 from keras_styletransfer.models.pix2pix import Pix2Pix
 from keras_styletransfer.seeding import seeded
 from keras_styletransfer.training.callbacks import StopOnNonFiniteLoss
@@ -84,7 +84,7 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
     Returns:
         The wrapper (`Pix2Pix` or `CycleGAN`).
     """
-    model = load_trained(model)
+    model = check_finite_weights(load_trained(model))  # never fine-tune a diverged model
     family = getattr(model, "family", None)
     if family in FINE_TUNED_FAMILIES:
         return model
@@ -288,10 +288,8 @@ class FineTuneRecipe(Recipe):
         if self.settings["compare_scratch"]:
             scratch_model, metrics["scratch"] = self.train_from_scratch(model)
         settings = {k: metrics[k] for k in ("source_model", "train_policy", "images", "steps")}
-        with open(os.path.join(run_dir, "fine_tune.json"), "w") as file:
-            json.dump(settings, file, indent=2)
-        with open(os.path.join(run_dir, "metrics.json"), "w") as file:
-            json.dump(metrics, file, indent=2)
+        write_json(os.path.join(run_dir, "fine_tune.json"), settings)
+        write_json(os.path.join(run_dir, "metrics.json"), metrics)
         save_results_grid(model, config, data, os.path.join(run_dir, "results.png"))
         return {"metrics": metrics, "scratch_model": scratch_model, "stages": stages}
 
@@ -331,6 +329,8 @@ def fine_tune(
     seed=0,
     compare_scratch=False,
     verbose=0,
+    overwrite=False,
+    deterministic=False,
 ):
     """Fine-tune a trained generator (and its discriminator) on a new style with few images.
 
@@ -362,6 +362,10 @@ def fine_tune(
         seed: int. Defaults to 0.
         compare_scratch: bool. Also train the architecture from scratch. Defaults to False.
         verbose: int. Keras' fit verbosity. Defaults to 0.
+        overwrite: bool. Replace a finished or interrupted run in `run_dir` (never the source
+            model's folder). Defaults to False.
+        deterministic: bool. TensorFlow op determinism (see `RunConfig.deterministic`).
+            Defaults to False.
 
     Returns:
         A `FineTuneResult`. Its `metrics` hold "styles" (held-out SSIM / PSNR after fine-tuning
@@ -396,6 +400,7 @@ def fine_tune(
             seed=seed,
             # The model is loaded (or given) outside any strategy's scope.
             strategy="default",
+            deterministic=bool(deterministic),
         )
     )
     data = few_images(load_offline_style_set(size=image_size, styles=(style,), seed=seed), images)
@@ -409,7 +414,10 @@ def fine_tune(
     }
     recipe = FineTuneRecipe(config, wrapper, data, settings)
     with tempfile.TemporaryDirectory(prefix="fine_tune-") as temporary:
-        result = run(recipe, run_dir or temporary, verbose=verbose)
+        inputs = [path for path in (source_path, discriminator) if isinstance(path, str)]
+        result = run(
+            recipe, run_dir or temporary, verbose=verbose, overwrite=overwrite, inputs=inputs
+        )
     return FineTuneResult(
         model=wrapper,
         metrics=result.outputs["metrics"],

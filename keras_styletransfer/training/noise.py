@@ -9,13 +9,13 @@ generator.keras, history.json, exported/PRESET/1/ with the noise signatures), a 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import keras
 
 from keras_styletransfer import data as data_sources
 from keras_styletransfer.config import TrainConfig
+from keras_styletransfer.files import write_json
 from keras_styletransfer.models.gan import GAN
 from keras_styletransfer.seeding import seeded
 from keras_styletransfer.training.callbacks import SampleGrid
@@ -110,8 +110,7 @@ class NoiseRecipe(Recipe):
         from keras_styletransfer.evaluation import measure_digit_quality
 
         quality = measure_digit_quality(model.primary_generator(), seed=self.config.seed + 1)
-        with open(os.path.join(run_dir, "quality.json"), "w") as file:
-            json.dump(quality, file, indent=2)
+        write_json(os.path.join(run_dir, "quality.json"), quality)
         return {"quality": quality}
 
 

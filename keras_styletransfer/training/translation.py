@@ -20,7 +20,6 @@ the linear decay over the second half of training).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import keras
@@ -29,6 +28,7 @@ import tensorflow as tf
 
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.evaluation import evaluate_on_held_out
+from keras_styletransfer.files import write_json
 from keras_styletransfer.images import to_model_range_tf, to_uint8
 from keras_styletransfer.models.presets import get_translation_preset
 from keras_styletransfer.optimizers import LinearDecayAfter
@@ -48,9 +48,10 @@ class TranslationResult:
     export_path: str | None = None
 
 
-def _flip_together(seed, *images):
-    """One random left-right flip applied to every image of a pair (paired jitter)."""
-    flip = tf.random.uniform((), seed=seed) > 0.5
+def _flip_together(seeds, *images):
+    """One random left-right flip applied to every image of a pair (paired jitter), drawn by a
+    stateless op from `seeds` (2,)."""
+    flip = tf.random.stateless_uniform((), seed=seeds) > 0.5
     return tuple(
         tf.cond(flip, lambda i=i: tf.image.flip_left_right(i), lambda i=i: i) for i in images
     )
@@ -58,35 +59,45 @@ def _flip_together(seed, *images):
 
 def build_dataset(config, data):
     """The training `tf.data.Dataset` of one family on the offline set: batched, repeated,
-    prefetched; shuffles and flips drawn from `config.seed`."""
+    prefetched; shuffles and flips drawn from `config.seed`.
+
+    The stream is a function of the seed alone, batch after batch (seeded shuffles, and each
+    example's flip drawn by a stateless op from a seed stream zipped beside it, not by a
+    stateful op inside a parallel map, whose draws would depend on thread timing): two runs see
+    the same batches, and a resumed run continues it with `skip` (`training.run`).
+    """
     autotune = tf.data.AUTOTUNE
     seed = config.seed
 
-    def stream(*arrays):
+    def stream(offset, *arrays):
         dataset = tf.data.Dataset.from_tensor_slices(arrays if len(arrays) > 1 else arrays[0])
-        return dataset.shuffle(len(arrays[0]), seed=seed, reshuffle_each_iteration=True).repeat()
+        dataset = dataset.shuffle(len(arrays[0]), seed=seed, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=seed + offset, rerandomize_each_iteration=True)
+        return tf.data.Dataset.zip((dataset.repeat(), seeds.batch(2)))
 
-    def flip(images, offset):
-        return tf.image.random_flip_left_right(to_model_range_tf(images), seed=seed + offset)
+    def flip(images, seeds):
+        return tf.image.stateless_random_flip_left_right(to_model_range_tf(images), seeds)
 
     style = config.styles[0]
     if config.family == "pix2pix":
-        pairs = stream(data.train_content, data.train_paired[style])
+        pairs = stream(0, data.train_content, data.train_paired[style])
         pairs = pairs.map(
-            lambda a, b: _flip_together(seed, to_model_range_tf(a), to_model_range_tf(b)),
+            lambda ab, seeds: _flip_together(
+                seeds, to_model_range_tf(ab[0]), to_model_range_tf(ab[1])
+            ),
             num_parallel_calls=autotune,
         )
     elif config.family == "cyclegan":
-        content = stream(data.train_content).map(lambda a: flip(a, 1), num_parallel_calls=autotune)
-        styled = stream(np.asarray(data.train_style[style])).map(
-            lambda b: flip(b, 2), num_parallel_calls=autotune
+        content = stream(1, data.train_content).map(flip, num_parallel_calls=autotune)
+        styled = stream(2, np.asarray(data.train_style[style])).map(
+            flip, num_parallel_calls=autotune
         )
         pairs = tf.data.Dataset.zip((content, styled))
     else:
         images, indices = data.style_images_and_indices()
-        content = stream(data.train_content).map(lambda a: flip(a, 1), num_parallel_calls=autotune)
-        styled = stream(images, indices).map(
-            lambda b, s: (flip(b, 2), s), num_parallel_calls=autotune
+        content = stream(1, data.train_content).map(flip, num_parallel_calls=autotune)
+        styled = stream(2, images, indices).map(
+            lambda bs, seeds: (flip(bs[0], seeds), bs[1]), num_parallel_calls=autotune
         )
         pairs = tf.data.Dataset.zip((content, styled)).map(
             lambda a, bs: (a, bs[0], bs[1]), num_parallel_calls=autotune
@@ -277,8 +288,7 @@ class TranslationRecipe(Recipe):
             # that could pass for held-out quality. `results.png` shows the outputs.
             metrics.update(data=config.data, styles={})
             shown = self.previews.content
-        with open(os.path.join(run_dir, "metrics.json"), "w") as file:
-            json.dump(metrics, file, indent=2)
+        write_json(os.path.join(run_dir, "metrics.json"), metrics)
         self.save_grid(model, os.path.join(run_dir, "results.png"))
         pictures.save_patch_map(model, shown, os.path.join(run_dir, "patch_map.png"))
         pictures.save_explanations(model, config, shown, os.path.join(run_dir, "explanations"))

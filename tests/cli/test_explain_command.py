@@ -57,11 +57,13 @@ def test_explain_command_writes_overlays_and_report(saved_pix2pix):
         (["--method", "grad_cam", "--layer", "pool"], "Valid layers"),
     ],
 )
-def test_explain_command_bad_input_lists_choices(saved_pix2pix, arguments, message, capsys):
+def test_explain_command_bad_input_lists_choices(
+    saved_pix2pix, arguments, message, capsys, tmp_path
+):
     folder, model_path = saved_pix2pix
-    code = cli.main(
+    code = cli.main(  # each case its own --out: a failed case may leave a partial report
         ["explain", "--model", model_path, "--size", "16", *arguments,
-         str(folder / "photo.png"), "--out", str(folder / "bad")]
+         str(folder / "photo.png"), "--out", str(tmp_path / "bad")]
     )  # fmt: skip
     assert code == 2
     assert message in capsys.readouterr().err

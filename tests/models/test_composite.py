@@ -228,7 +228,8 @@ def test_fuse_command_interpolates_and_averages(saved_generators, tmp_path):
     first, second = (keras.saving.load_model(p) for p in saved_generators)
     x = images()
     out = str(tmp_path / "fused.keras")
-    arguments = ["fuse", "--models", *saved_generators, "--out", out]
+    # One output file, written again with --overwrite (without it a second fuse is refused).
+    arguments = ["fuse", "--models", *saved_generators, "--out", out, "--overwrite"]
     assert main([*arguments, "--mode", "interpolate", "--alpha", "0"]) == 0
     assert np.array_equal(keras.saving.load_model(out)(x), first(x))
     assert main([*arguments, "--mode", "interpolate", "--alpha", "1"]) == 0
@@ -265,7 +266,7 @@ def test_fuse_command_blends_a_multistyle_model(tmp_path):
     )
     source, out = str(tmp_path / "multi.keras"), str(tmp_path / "blend.keras")
     model.save(source)
-    arguments = ["fuse", "--models", source, "--mode", "blend", "--out", out]
+    arguments = ["fuse", "--models", source, "--mode", "blend", "--out", out, "--overwrite"]
     assert main([*arguments, "--weights", "pencil=0.25,cartoon=0.75", "--strength", "0.5"]) == 0
     blended = keras.saving.load_model(out)
     x = images()
