@@ -84,6 +84,35 @@ def evaluate_on_held_out(model, config, data):
     return results
 
 
+OTHER_CLASS = "other"
+
+
+def distractor_images(photos, seed=0):
+    """uint8 images that are neither photos nor a style, as many as `photos`: white noise,
+    smooth (low-frequency) noise, flat colours, and photos drowned in noise, a quarter each."""
+    import cv2
+
+    photos = np.asarray(photos)
+    count, height, width, channels = photos.shape
+    rng = np.random.default_rng(seed)
+    kinds = np.arange(count) % 4
+    images = np.empty_like(photos)
+    for index, kind in enumerate(kinds):
+        if kind == 0:
+            image = rng.integers(0, 256, (height, width, channels))
+        elif kind == 1:
+            small = rng.integers(0, 256, (max(2, height // 8), max(2, width // 8), channels))
+            image = cv2.resize(
+                small.astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC
+            )
+        elif kind == 2:
+            image = np.broadcast_to(rng.integers(0, 256, (1, 1, channels)), photos.shape[1:])
+        else:
+            image = 0.4 * photos[index] + 0.6 * rng.integers(0, 256, photos.shape[1:])
+        images[index] = np.clip(image, 0, 255).astype(np.uint8).reshape(photos.shape[1:])
+    return images
+
+
 def judge_on_held_out(model, config, data, epochs=6):
     """Style score, FID and KID of held-out outputs, on the features of a `StyleJudge`.
 
@@ -91,20 +120,29 @@ def judge_on_held_out(model, config, data, epochs=6):
     and on the training photos (class "photo"); InceptionV3 would need weights from the network.
     FID / KID compare the outputs on the held-out crops with the exact stylisation of those crops,
     on the judge's 64-d features: useful to compare models and styles here, not comparable to
-    published FID values. The unchanged crops give the baseline.
+    published FID values. The judge also learns an "other" class (noise, flat colours, noisy
+    photos: `distractor_images`), so outputs that are neither photo nor style are not counted
+    as the style. Rows: "model", "baseline" (the unchanged crops) and "exact_style" (the exact
+    stylisation: the best a model can score).
     """
     from keras_styletransfer.metrics import StyleJudge, frechet_distance, kernel_distance
 
     classes = {style: data.train_style[style] for style in config.styles}
     classes["photo"] = data.train_content
+    # Without a class for "none of these", anything that is not a photo (an untrained model's
+    # mush included) is called the style: a judge of one style and photos gave a 3-step model a
+    # style score of 0.97. Images that are neither photos nor any style teach it that class.
+    classes[OTHER_CLASS] = distractor_images(data.train_content, seed=config.seed)
     judge = StyleJudge.train(classes, epochs=epochs, seed=config.seed)
     results = {}
     for style in config.styles:
-        truth = judge.features(to_model_range(data.test_crop_targets[style]))
+        exact = to_model_range(data.test_crop_targets[style])
+        truth = judge.features(exact)
         entry = {}
         for label, images in (
             ("model", translate(model, data.test_crops, style=style)),
             ("baseline", to_model_range(data.test_crops)),
+            ("exact_style", exact),
         ):
             features = judge.features(images)
             entry[label] = {

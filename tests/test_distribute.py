@@ -208,7 +208,8 @@ def test_chief_backup_restores_everywhere_but_writes_only_on_the_chief(monkeypat
     chief = ChiefBackup(shared, delete_on_success=False)
     chief.set_model(model)
     chief.on_epoch_end(0)
-    assert os.listdir(shared) == ["epoch_0001.weights.h5"]
+    # The epoch's weights and the logs of every epoch so far (a resumed run's full history).
+    assert sorted(os.listdir(shared)) == ["epoch_0001.weights.h5", "history.json"]
     saved = model.get_weights()
     model.set_weights([np.zeros_like(w) for w in saved])
 
@@ -221,7 +222,8 @@ def test_chief_backup_restores_everywhere_but_writes_only_on_the_chief(monkeypat
         np.testing.assert_array_equal(restored, expected)
     worker.on_epoch_end(1)
     worker.on_train_end()
-    assert os.listdir(shared) == ["epoch_0001.weights.h5"]  # nothing added, nothing deleted
+    # Nothing added, nothing deleted by the worker.
+    assert sorted(os.listdir(shared)) == ["epoch_0001.weights.h5", "history.json"]
     assert not os.listdir(tmp_path / "private")
 
 

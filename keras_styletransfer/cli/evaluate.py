@@ -69,10 +69,10 @@ def run(args):
     print_style_metrics(metrics)
     metrics["judge"] = judge_on_held_out(model, config, data)
     for style, entry in metrics["judge"].items():
-        for label in ("model", "baseline"):
+        for label in ("model", "baseline", "exact_style"):
             m = entry[label]
             print(
-                f"  {style:12s} {label:8s} style score {m['style_score']:.3f}, judged "
+                f"  {style:12s} {label:11s} style score {m['style_score']:.3f}, judged "
                 f"{style} {m['style_accuracy']:.0%}, FID {m['fid_judge_features']:.3g}, "
                 f"KID {m['kid_judge_features']:.3g} (style-judge features)"
             )

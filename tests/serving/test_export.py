@@ -407,7 +407,8 @@ def test_signatures_served_in_a_fresh_tensorflow_only_process(exports, tmp_path)
     assert "[1 8 8 4]" in error("channels")
     assert "float images must be finite and in [-1, 1]" in error("range")
     assert re.search(
-        r"serve_bytes: element\] \[1\] \[of `image_bytes` is not a JPEG, PNG", error("garbage")
+        r"serve_bytes: element\] \[1\] \[of `image_bytes` is not a PNG, JPEG, GIF or BMP",
+        error("garbage"),
     )
     assert "`style` must be a style index in [0, 3) (0=pencil, 1=cartoon, 2=photo)" in error(
         "bad_style"

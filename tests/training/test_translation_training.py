@@ -153,7 +153,7 @@ def test_train_style_then_evaluate_then_stylize_from_the_command_line(tmp_path, 
         "--style",
         "oil",
         "--out",
-        str(out),
+        str(tmp_path / "out_oil"),
         str(photo),
         env=env,
     )
