@@ -13,6 +13,19 @@ from keras_styletransfer.images import to_model_range
 from keras_styletransfer.seeding import seeded
 
 
+def shuffled_batches(images, labels, batch_size, seed):
+    """A `tf.data.Dataset` of `(images, labels)` batches, reshuffled every epoch from `seed`.
+
+    `fit(x, y, shuffle=True)` on arrays shuffles with an unseeded TensorFlow op: its order
+    would change from run to run, and under op determinism (`--deterministic`) it raises. An
+    explicitly seeded shuffle gives the same order on every run, deterministic or not.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    return dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+
 def build_digit_classifier(seed=0):
     """A small CNN for 28x28x1 digits in [-1, 1] that outputs 10 logits, with weights drawn
     from `seed`."""
@@ -46,10 +59,9 @@ def train_digit_classifier(epochs=8, seed=0):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    with seeded(seed):  # fit's shuffling and dropout draw from `seed`; restored afterwards
-        classifier.fit(
-            to_model_range(train_images), train_labels, epochs=epochs, batch_size=64, verbose=0
-        )
+    batches = shuffled_batches(to_model_range(train_images), train_labels, 64, seed)
+    with seeded(seed):  # dropout draws from `seed`; restored afterwards
+        classifier.fit(batches, epochs=epochs, verbose=0)
     _, accuracy = classifier.evaluate(to_model_range(test_images), test_labels, verbose=0)
     return classifier, float(accuracy)
 
@@ -279,15 +291,9 @@ class StyleJudge:
             optimizer=keras.optimizers.Adam(2e-3),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-        order = np.random.default_rng(seed).permutation(len(images))
-        with seeded(seed):  # fit's shuffling draws from `seed`; restored afterwards
-            classifier.fit(
-                to_model_range(images[order]),
-                labels[order],
-                epochs=epochs,
-                batch_size=batch_size,
-                verbose=0,
-            )
+        batches = shuffled_batches(to_model_range(images), labels, batch_size, seed)
+        with seeded(seed):
+            classifier.fit(batches, epochs=epochs, verbose=0)
         return cls(names, classifier)
 
     def probabilities(self, images):

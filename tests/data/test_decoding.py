@@ -225,3 +225,25 @@ def test_gif_and_bmp_header_sizes_are_read_in_the_graph(width, height, image_for
     known, header_height, header_width = image_header_tf(tf.constant(bytes(data)))
     assert bool(known) and (int(header_height), int(header_width)) == (height, width)
     assert_valid_or_refused(bytes(data))
+
+
+def test_an_animated_gif_counts_every_frame_against_the_pixel_limit_in_the_graph():
+    # TensorFlow's decoder reads every frame of a GIF, even when it returns only the first.
+    import tensorflow as tf
+    from PIL import Image
+
+    from keras_styletransfer.data.decoding import image_header_tf
+
+    def gif(frames):
+        images = [
+            Image.fromarray(np.full((40, 50), i % 2 * 255, np.uint8), "L") for i in range(frames)
+        ]
+        buffer = io.BytesIO()
+        images[0].save(buffer, "GIF", save_all=True, append_images=images[1:])
+        return buffer.getvalue()
+
+    for frames in (1, 7, 60):
+        known, height, width = image_header_tf(tf.constant(gif(frames)))
+        assert bool(known) and int(width) == 50
+        assert int(height) >= 40 * frames  # at least every frame; never fewer
+        assert int(height) <= 40 * (frames + 1)
