@@ -25,6 +25,8 @@ _EXPORTS = {
     "GAN": "keras_styletransfer.models.gan",
     "Pix2Pix": "keras_styletransfer.models.pix2pix",
     "CycleGAN": "keras_styletransfer.models.cyclegan",
+    "PairedMultiStyle": "keras_styletransfer.models.multistyle_paired",
+    "StyleUNetGenerator": "keras_styletransfer.models.multistyle_paired",
     "MultiStyleGAN": "keras_styletransfer.models.multistyle",
     "AdversarialModel": "keras_styletransfer.models.adversarial",
     "MLPGenerator": "keras_styletransfer.models.generators",

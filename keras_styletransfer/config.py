@@ -13,7 +13,7 @@ import json
 import os
 
 # Families of image-to-image runs (each has a default translation preset of that name).
-TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle")
+TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle", "multistyle_paired")
 
 # Fields that may change when an interrupted run is started again; any other change would load
 # the backup into a different model or data stream. The strategy may change: the global batch,
@@ -117,9 +117,11 @@ class TranslationConfig(RunConfig):
     user's data.
 
     Args:
-        family: str. "pix2pix" (paired), "cyclegan" (unpaired) or "multistyle" (unpaired, one
-            generator for every style). Defaults to "pix2pix".
-        styles: tuple of str. One style for pix2pix and CycleGAN; one or more for multistyle.
+        family: str. "pix2pix" (paired), "cyclegan" (unpaired), "multistyle" (unpaired, one
+            generator for every style) or "multistyle_paired" (paired, one generator for every
+            style). Defaults to "pix2pix".
+        styles: tuple of str. One style for pix2pix and CycleGAN; one or more for multistyle
+            and multistyle_paired.
             Defaults to ("pencil",).
         image_size: int. Training crop side. Defaults to 64.
         epochs: int. Defaults to 10.

@@ -45,42 +45,118 @@ def translate(model, images, style=None, strength=1.0, batch_size=16):
     return np.concatenate(outputs)
 
 
-def evaluate_on_held_out(model, config, data):
-    """SSIM and PSNR on the held-out photos and crops, per style, with the identity baseline.
+# The held-out views `evaluate_on_held_out` scores: random crops at the training crop size, the
+# whole photo with its long side at 256 px, and the whole photo at its native resolution (tiled).
+EVALUATION_SIZES = ("crops", 256, "full")
+
+
+def checkerboard_energy(image):
+    """Period-2 ("checkerboard") energy of one image in [-1, 1]: the mean squared response of
+    the 2x2 kernel [[1, -1], [-1, 1]] / 2 at every position, over channels.
+
+    The kernel cancels flat areas, linear ramps and horizontal or vertical edges, and responds
+    fully to a pixel-level checkerboard, the grid that strided transposed convolutions print.
+    Natural images have some such energy (diagonal detail, texture), so compare an output's
+    energy with the exact target's: `evaluate_on_held_out` reports the ratio.
+    """
+    image = np.asarray(image, np.float64)
+    response = (image[:-1, :-1] - image[:-1, 1:] - image[1:, :-1] + image[1:, 1:]) / 2.0
+    return float(np.mean(response**2))
+
+
+def colour_offset(output, truth):
+    """Mean colour of `output` minus that of `truth` (images in [-1, 1]), per channel, in
+    levels of 0-255."""
+    output, truth = np.asarray(output, np.float64), np.asarray(truth, np.float64)
+    return ((output.mean(axis=(0, 1)) - truth.mean(axis=(0, 1))) * 127.5).tolist()
+
+
+def score_outputs(outputs, truths, photos):
+    """Compare outputs and the unchanged photos with the exact targets, image by image.
+
+    Args:
+        outputs, truths, photos: sequences of float images in [-1, 1] (each output the shape of
+            its truth and photo; shapes may differ between images).
+
+    Returns:
+        dict: `count`; mean `ssim`, `psnr` of the outputs and `baseline_ssim`, `baseline_psnr`
+        of the photos; `ssim_gap_closed` (of the means: 0 = no better than the photo, 1 =
+        exact); `beats_photo` (images whose SSIM is above the photo's); `checkerboard_ratio`
+        (median over images of the outputs' period-2 energy over the truth's,
+        `checkerboard_energy`); `colour_offset` (mean RGB of outputs minus truth, 0-255 levels).
+    """
+    model_ssim, model_psnr, base_ssim, base_psnr, ratios, offsets = [], [], [], [], [], []
+    for output, truth, photo in zip(outputs, truths, photos, strict=True):
+        output, truth, photo = (
+            tf.constant(np.asarray(i, np.float32)[None]) for i in (output, truth, photo)
+        )
+        model_ssim.append(float(image_ssim(truth, output)[0]))
+        model_psnr.append(float(image_psnr(truth, output)[0]))
+        base_ssim.append(float(image_ssim(truth, photo)[0]))
+        base_psnr.append(float(image_psnr(truth, photo)[0]))
+        truth_energy = checkerboard_energy(truth[0])
+        ratios.append(checkerboard_energy(output[0]) / max(truth_energy, 1e-12))
+        offsets.append(colour_offset(output[0], truth[0]))
+    ssim, baseline = float(np.mean(model_ssim)), float(np.mean(base_ssim))
+    return {
+        "count": len(model_ssim),
+        "ssim": ssim,
+        "psnr": float(np.mean(model_psnr)),
+        "baseline_ssim": baseline,
+        "baseline_psnr": float(np.mean(base_psnr)),
+        # Share of the distance from the unchanged photo to a perfect match (SSIM 1) that the
+        # model closes: 0 = no better than the photo, 1 = exact.
+        "ssim_gap_closed": (ssim - baseline) / max(1.0 - baseline, 1e-8),
+        "beats_photo": int(np.sum(np.array(model_ssim) > np.array(base_ssim))),
+        "checkerboard_ratio": float(np.median(ratios)),
+        "colour_offset": np.mean(offsets, axis=0).round(2).tolist(),
+    }
+
+
+def _held_out_view(data, style, size):
+    """(photos, exact targets) of one held-out view, uint8; see `EVALUATION_SIZES`."""
+    if size == "crops":
+        return list(data.test_crops), list(data.test_crop_targets[style])
+    from keras_styletransfer.data.offline_photos import held_out_photos, held_out_targets
+
+    long_side = None if size == "full" else int(size)
+    photos = [image for _, image in held_out_photos(long_side)]
+    return photos, held_out_targets(style, long_side)
+
+
+def evaluate_on_held_out(model, config, data, sizes=EVALUATION_SIZES, max_tile_pixels=512 * 512):
+    """SSIM / PSNR of a model and of the unchanged photo against the exact style, per style and
+    per held-out view: the training-size crops, the whole photo at 256 px and at its native
+    resolution (tiled like `stylize`, with the same blending at the seams).
 
     Args:
         model: keras.Model. A trained translation wrapper.
-        config: TranslationConfig. Its `styles` are scored.
-        data: OfflineStyleSet. Held-out photos and their exact stylisations.
+        config: TranslationConfig. Its `styles` are scored (each a style of `data`).
+        data: OfflineStyleSet. Its held-out crops; the whole photos come from
+            `data.offline_photos.held_out_photos` (the same held-out photos).
+        sizes: sequence of "crops", an int long side, or "full". Defaults to
+            `EVALUATION_SIZES`.
+        max_tile_pixels: int. Tile size for large photos. Defaults to 512 * 512.
 
     Returns:
-        `{style: {"photos" | "crops": {count, ssim, psnr, baseline_ssim, baseline_psnr,
-        ssim_gap_closed}}}`.
+        `{style: {view: score_outputs(...)}}` with view "crops", "256" or "full".
     """
+    from keras_styletransfer.serving.inference import Stylizer
+
+    stylizer = Stylizer(
+        model.primary_generator(),
+        model.generator_style_names or None,
+        max_tile_pixels=max_tile_pixels,
+    )
     results = {}
     for style in config.styles:
-        entry = {}
-        for part, content, truth in (
-            ("photos", data.test_content, data.test_targets[style]),
-            ("crops", data.test_crops, data.test_crop_targets[style]),
-        ):
-            if not len(content):
-                continue
-            outputs = translate(model, content, style=style)
-            truth_unit, content_unit = to_model_range_tf(truth), to_model_range_tf(content)
-            model_ssim = float(tf.reduce_mean(image_ssim(truth_unit, outputs)))
-            base_ssim = float(tf.reduce_mean(image_ssim(truth_unit, content_unit)))
-            entry[part] = {
-                "count": len(content),
-                "ssim": model_ssim,
-                "psnr": float(tf.reduce_mean(image_psnr(truth_unit, outputs))),
-                "baseline_ssim": base_ssim,
-                "baseline_psnr": float(tf.reduce_mean(image_psnr(truth_unit, content_unit))),
-                # Share of the distance from the unchanged photo to a perfect match (SSIM 1)
-                # that the model closes: 0 = no better than the photo, 1 = exact.
-                "ssim_gap_closed": (model_ssim - base_ssim) / max(1.0 - base_ssim, 1e-8),
-            }
-        results[style] = entry
+        results[style] = {}
+        for size in sizes:
+            photos, truths = _held_out_view(data, style, size)
+            outputs = stylizer(photos, style=style if stylizer.styled else None)
+            results[style][str(size)] = score_outputs(
+                outputs, [to_model_range(t) for t in truths], [to_model_range(p) for p in photos]
+            )
     return results
 
 

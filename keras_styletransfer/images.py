@@ -92,6 +92,40 @@ def save_image_grid(images, path, columns=None, min_tile_size=84):
 # --- image quality (TensorFlow) ------------------------------------------------------------
 
 
+def labelled_sheet(rows, label_height=30, padding=6, font_size=20):
+    """A sheet of labelled images at their own pixel size: each row a list of `(label, image)`
+    with uint8 RGB images `(H, W, 3)`; a caption strip above every image. Rows may differ in
+    size (narrower rows are padded white on the right).
+
+    Returns:
+        uint8 RGB array.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=font_size)
+    strips = []
+    for row in rows:
+        height = max(image.shape[0] for _, image in row) + label_height
+        width = sum(image.shape[1] for _, image in row) + padding * (len(row) - 1)
+        strip = Image.new("RGB", (width, height), "white")
+        draw = ImageDraw.Draw(strip)
+        left = 0
+        for label, image in row:
+            strip.paste(Image.fromarray(as_rgb_uint8(image)), (left, label_height))
+            draw.text((left + 4, 4), str(label), fill="black", font=font)
+            left += image.shape[1] + padding
+        strips.append(np.asarray(strip))
+    width = max(strip.shape[1] for strip in strips)
+    sheet = np.full(
+        (sum(s.shape[0] for s in strips) + padding * (len(strips) - 1), width, 3), 255, np.uint8
+    )
+    top = 0
+    for strip in strips:
+        sheet[top : top + strip.shape[0], : strip.shape[1]] = strip
+        top += strip.shape[0] + padding
+    return sheet
+
+
 def image_psnr(targets, outputs):
     """Peak signal-to-noise ratio per example, in dB, for images in [-1, 1] (`tf.image.psnr`)."""
     import tensorflow as tf

@@ -215,7 +215,10 @@ class ImagePool(keras.layers.Layer):
     Until the pool is full every image is stored and returned. Afterwards each image is, with
     probability 1/2, swapped for a random stored image (which is returned and replaced), else
     returned as it is. The stored images and the count are layer variables, so they are saved
-    with the model and a resumed run continues with the same history.
+    with the model and a resumed run continues with the same history. The images of a batch
+    go through in order, but without a per-image loop: one batch of draws from the layer's seed
+    stream and a fixed number of ops (gathers, one scatter, one pool assignment), so the step
+    compiles with XLA (`jit_compile=True`) and the pool is copied once per step, not per image.
 
     Under a distribution strategy the pool is one shared history, as on one device: every replica
     gathers the global batch of new images, runs the same draws from the shared seed on it, stores
@@ -261,32 +264,54 @@ class ImagePool(keras.layers.Layer):
         batch_size = tf.shape(images)[0]
         swap = keras.random.uniform((batch_size,), seed=self.seed_generator) > 0.5
         slots = keras.random.randint((batch_size,), 0, self.pool_size, seed=self.seed_generator)
-        outputs = tf.TensorArray(images.dtype, size=batch_size, element_shape=self.image_shape)
-
-        def step(index, pool, count, outputs):
-            image = images[index]
-            not_full = count < self.pool_size
-            slot = tf.where(not_full, count, slots[index])
-            stored = pool[tf.minimum(slot, self.pool_size - 1)]
-            replace = tf.logical_or(not_full, swap[index])
-            output = tf.where(tf.logical_and(swap[index], tf.logical_not(not_full)), stored, image)
-            updated = tf.tensor_scatter_nd_update(pool, [[slot]], image[tf.newaxis])
-            pool = tf.where(replace, updated, pool)
-            count = tf.where(not_full, count + 1, count)
-            return index + 1, pool, count, outputs.write(index, output)
-
-        _, pool, count, outputs = tf.while_loop(
-            lambda index, *_: index < batch_size,
-            step,
-            (tf.constant(0), tf.convert_to_tensor(self.images), self.count.value, outputs),
-        )
+        outputs, pool, count = self._draw(images, swap, slots)
         self.images.assign(pool)
         self.count.assign(count)
-        outputs = outputs.stack()
         if replicas == 1:
             return outputs
         start = replica_id * local_batch_size
         return outputs[start : start + local_batch_size]
+
+    def _draw(self, images, swap, slots):
+        """The images in order through the pool, without a loop (so XLA compiles it).
+
+        Image i (in batch order) is stored in slot `count + i` while the pool is filling;
+        afterwards, when it swaps, it takes slot `slots[i]`, returns what that slot holds at
+        that moment (the pool's image, or an earlier image of this batch written there) and is
+        written there itself. One batch of draws, a B x B comparison of the written slots and
+        one gather and scatter give exactly what the image-by-image loop gives.
+        """
+        pool = tf.convert_to_tensor(self.images)
+        count = tf.convert_to_tensor(self.count)
+        batch_size = tf.shape(images)[0]
+        order = tf.range(batch_size)
+        filling = count + order < self.pool_size
+        slot = tf.where(filling, count + order, slots)
+        writes = tf.logical_or(filling, swap)
+        returns_stored = tf.logical_and(swap, tf.logical_not(filling))
+        # same[i, j]: image j writes the slot that image i uses.
+        same = tf.logical_and(tf.equal(slot[:, tf.newaxis], slot[tf.newaxis, :]), writes)
+        earlier = order[tf.newaxis, :] < order[:, tf.newaxis]
+        # The last writer of each image's slot before it (-1: none), and the last writer of all.
+        before = tf.reduce_max(tf.where(tf.logical_and(same, earlier), order, -1), axis=1)
+        last = tf.reduce_max(tf.where(same, order, -1), axis=1)
+        stored = tf.gather(pool, slot)
+        held = tf.where(
+            (before >= 0)[:, tf.newaxis, tf.newaxis, tf.newaxis],
+            tf.gather(images, tf.maximum(before, 0)),
+            stored,
+        )
+        outputs = tf.where(returns_stored[:, tf.newaxis, tf.newaxis, tf.newaxis], held, images)
+        # Every row targeting one slot carries that slot's final content, so the scatter gives
+        # the same result whatever order it applies duplicates in.
+        final = tf.where(
+            (last >= 0)[:, tf.newaxis, tf.newaxis, tf.newaxis],
+            tf.gather(images, tf.maximum(last, 0)),
+            stored,
+        )
+        pool = tf.tensor_scatter_nd_update(pool, slot[:, tf.newaxis], final)
+        count = tf.minimum(count + batch_size, self.pool_size)
+        return outputs, pool, count
 
     def get_config(self):
         return {
@@ -326,3 +351,110 @@ def wrap_layer_call(layer, wrapper):
         yield layer
     finally:
         object.__delattr__(layer, "call")
+
+
+# --- upsampling and conditional batch normalisation (appended) ----------------------------------
+
+UPSAMPLING_MODES = ("transpose", "resize")
+# The interpolation of "resize" upsampling. Part of every saved "resize" model's graph: fixed.
+RESIZE_INTERPOLATION = "nearest"
+
+
+def check_upsampling(upsampling):
+    """`upsampling` if it is one of `UPSAMPLING_MODES`, else a clear ValueError."""
+    if upsampling not in UPSAMPLING_MODES:
+        raise ValueError(
+            f"`upsampling` must be one of {', '.join(map(repr, UPSAMPLING_MODES))}; received "
+            f"{upsampling!r}."
+        )
+    return upsampling
+
+
+def upsample(x, filters, kernel_size, name, upsampling="transpose", **conv_kwargs):
+    """Double the height and width of `x` and convolve it to `filters` channels.
+
+    - "transpose": one `Conv2DTranspose(filters, kernel_size, strides=2, padding="same")`, the
+      layer named `name` (the generators' historical layout).
+    - "resize": `UpSampling2D(2, RESIZE_INTERPOLATION)` (layer `{name}_resize`), then
+      `Conv2D(filters, 3, padding="same")` named `name`. Every output pixel is made by the same
+      kernel from evenly spread inputs, so the layer cannot draw the period-2 checkerboard a
+      strided transposed convolution draws when its kernels differ between the four output
+      phases (Odena et al., "Deconvolution and Checkerboard Artifacts", Distill 2016).
+
+    Args:
+        x: tensor. (batch, height, width, channels).
+        filters: int. Output channels.
+        kernel_size: int. Kernel of the transposed convolution (the resize path uses 3x3).
+        name: str. Name of the convolution.
+        upsampling: str. "transpose" or "resize". Defaults to "transpose".
+        **conv_kwargs: passed to the convolution (`use_bias`, `activation`, initializers).
+
+    Returns:
+        The (batch, 2 * height, 2 * width, filters) tensor.
+    """
+    if check_upsampling(upsampling) == "transpose":
+        return keras.layers.Conv2DTranspose(
+            filters, kernel_size, strides=2, padding="same", name=name, **conv_kwargs
+        )(x)
+    x = keras.layers.UpSampling2D(2, interpolation=RESIZE_INTERPOLATION, name=f"{name}_resize")(x)
+    return keras.layers.Conv2D(filters, 3, padding="same", name=name, **conv_kwargs)(x)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class StyleAffine(keras.layers.Layer):
+    """The style half of conditional batch normalisation: a scale and shift chosen by style.
+
+    Called on `[features, condition]` right after a `BatchNormalization(center=False,
+    scale=False)`: `features` (batch, height, width, channels), `condition` (batch, num_styles)
+    weights (one-hot picks a style, a convex mix blends them, zeros give the unstyled path).
+    Returns `features * (1 + condition @ gamma_table) + condition @ beta_table`, both tables
+    (num_styles, channels) and zero at the start, so an untrained layer is the identity.
+
+    Unlike `StyleConditionedNormalization` (instance statistics), the statistics stay in the batch
+    norm before it: moving averages at inference, which do not depend on the image's size, so a
+    model trained on crops renders whole photos and tiles alike.
+
+    Args:
+        num_styles: int. Number of style slots.
+
+    References:
+        de Vries et al., "Modulating early visual processing by language", 2017 (conditional
+        batch norm); Dumoulin et al., "A Learned Representation for Artistic Style", 2017.
+    """
+
+    def __init__(self, num_styles, **kwargs):
+        super().__init__(**kwargs)
+        self.num_styles = check_int(num_styles, "num_styles", low=1)
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, list | tuple) or len(input_shape) != 2:
+            raise ValueError(
+                f"{self.name} is called on [features, condition]; received input shapes "
+                f"{input_shape!r}."
+            )
+        features_shape, condition_shape = input_shape
+        if condition_shape[-1] is not None and int(condition_shape[-1]) != self.num_styles:
+            raise ValueError(
+                f"{self.name}: the condition must have num_styles={self.num_styles} weights per "
+                f"example; received shape {tuple(condition_shape)}."
+            )
+        channels = int(features_shape[-1])
+        self.gamma_table = self.add_weight(
+            shape=(self.num_styles, channels), initializer="zeros", name="gamma_table"
+        )
+        self.beta_table = self.add_weight(
+            shape=(self.num_styles, channels), initializer="zeros", name="beta_table"
+        )
+
+    def call(self, inputs):
+        features, condition = inputs
+        condition = tf.cast(condition, features.dtype)
+        gamma = 1.0 + tf.matmul(condition, tf.cast(self.gamma_table, features.dtype))
+        beta = tf.matmul(condition, tf.cast(self.beta_table, features.dtype))
+        return features * gamma[:, None, None, :] + beta[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "num_styles": self.num_styles}

@@ -38,3 +38,59 @@ def test_an_untrained_model_scores_below_the_exact_style_and_the_photo():
     assert untrained < 0.5 * scores["exact_style"]["style_score"], scores
     assert untrained < 0.5 * scores["baseline"]["style_score"], scores
     assert scores["model"]["style_accuracy"] < 0.25, scores
+
+
+def _ramp_image(height=32, width=48):
+    rows, columns = np.mgrid[0:height, 0:width]
+    return np.stack([rows / height, columns / width, (rows + columns) / (height + width)], -1) - 0.5
+
+
+def test_checkerboard_energy_sees_a_pixel_grid_and_ignores_ramps_and_straight_edges():
+    from keras_styletransfer.evaluation import checkerboard_energy
+
+    ramp = _ramp_image()
+    edge = np.zeros((32, 48, 3))
+    edge[:, 20:] = 0.8  # a vertical edge
+    edge[10:, :] -= 0.5  # and a horizontal one
+    assert checkerboard_energy(ramp) < 1e-20
+    assert checkerboard_energy(edge) < 1e-20
+    grid = (np.indices((32, 48)).sum(axis=0) % 2)[..., None] * 0.2 - 0.1  # amplitude 0.1
+    assert checkerboard_energy(ramp + grid) == pytest.approx(0.04, rel=1e-6)
+
+
+def test_score_outputs_gap_closed_beats_and_colour_offset():
+    from keras_styletransfer.evaluation import score_outputs
+
+    rng = np.random.default_rng(0)
+    truths = [rng.uniform(-1, 1, (24, 40, 3)), rng.uniform(-1, 1, (30, 20, 3))]
+    photos = [t * 0.3 for t in truths]
+    exact = score_outputs(truths, truths, photos)
+    assert exact["ssim_gap_closed"] == pytest.approx(1.0)
+    assert exact["beats_photo"] == 2 and exact["count"] == 2
+    assert exact["checkerboard_ratio"] == pytest.approx(1.0)
+    assert exact["colour_offset"] == [0.0, 0.0, 0.0]
+    same = score_outputs(photos, truths, photos)
+    assert same["ssim_gap_closed"] == pytest.approx(0.0, abs=1e-9) and same["beats_photo"] == 0
+    brighter = score_outputs([t + 0.1 for t in truths], truths, photos)
+    assert brighter["colour_offset"] == pytest.approx([12.75, 12.75, 12.75])
+
+
+@pytest.mark.slow
+def test_held_out_evaluation_scores_every_style_at_three_views():
+    from keras_styletransfer.config import TranslationConfig
+    from keras_styletransfer.data.offline_photos import held_out_photos, load_offline_style_set
+    from keras_styletransfer.evaluation import EVALUATION_SIZES, evaluate_on_held_out
+    from keras_styletransfer.models.presets import get_translation_preset
+
+    styles = ("watercolour", "ink")
+    config = TranslationConfig(family="multistyle_paired", styles=styles, image_size=32)
+    data = load_offline_style_set(size=32, styles=styles, crops_per_photo=2, seed=0)
+    model = get_translation_preset(config.family).build(32, 4, styles, seed=0)
+    results = evaluate_on_held_out(model, config, data)
+    assert set(results) == set(styles)
+    for style in styles:
+        assert list(results[style]) == [str(size) for size in EVALUATION_SIZES]
+        assert results[style]["crops"]["count"] == len(data.test_crops)
+        assert results[style]["full"]["count"] == len(held_out_photos())
+        for view in results[style].values():
+            assert -1 <= view["ssim"] <= 1 and np.isfinite(view["psnr"])

@@ -94,6 +94,12 @@ def tiny_style_generator(num_styles=3):
     return StyleGenerator(num_styles=num_styles, filters=4, num_residual_blocks=1)
 
 
+def tiny_style_unet(num_styles=2):
+    from keras_styletransfer.models.multistyle_paired import StyleUNetGenerator
+
+    return StyleUNetGenerator(num_styles=num_styles, num_downsamplings=2, filters=4, max_filters=8)
+
+
 def tiny_style_discriminator(num_styles=3):
     from keras_styletransfer.models import GlobalPoolDiscriminator
 
@@ -129,10 +135,18 @@ def tiny_wrapper(family, seed=0):
         return models.MultiStyleGAN(
             tiny_style_generator(3), tiny_style_discriminator(3), ["ink", "oil"], seed=seed
         )
+    if family == "multistyle_paired":
+        from keras_styletransfer.models import PatchGANDiscriminator
+        from keras_styletransfer.models.multistyle_paired import PairedMultiStyle
+
+        discriminator = PatchGANDiscriminator(
+            num_layers=1, filters=4, conditional=True, condition_channels=5, name="patchgan"
+        )
+        return PairedMultiStyle(tiny_style_unet(2), discriminator, ["ink", "oil"], seed=seed)
     raise ValueError(f"unknown family {family!r}")
 
 
-FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle")
+FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle", "multistyle_paired")
 
 
 def tiny_batch(family, count=2, seed=0):
@@ -141,7 +155,7 @@ def tiny_batch(family, count=2, seed=0):
         return np.random.default_rng(seed).uniform(-1, 1, (count, 4, 4, 1)).astype(np.float32)
     first = random_images(count, seed=seed)
     second = random_images(count, seed=seed + 1)
-    if family == "multistyle":
+    if family in ("multistyle", "multistyle_paired"):
         return first, second, (np.arange(count) % 2).astype(np.int32)
     return first, second
 
@@ -198,6 +212,7 @@ def _networks():
         "ResnetGenerator": (tiny_resnet, image),
         "UNetGenerator": (tiny_unet, image),
         "StyleGenerator": (tiny_style_generator, lambda: style_inputs(2, 3)),
+        "StyleUNetGenerator": (tiny_style_unet, lambda: style_inputs(2, 2)),
         "MLPDiscriminator": (
             lambda: models.MLPDiscriminator(image_shape=(4, 4, 1), hidden_units=(8,)),
             lambda: np.ones((2, 4, 4, 1), np.float32),
@@ -227,6 +242,7 @@ WRAPPER_CLASSES = {
     "Pix2Pix": "pix2pix",
     "CycleGAN": "cyclegan",
     "MultiStyleGAN": "multistyle",
+    "PairedMultiStyle": "multistyle_paired",
 }
 
 # Registered classes that are not models: layers and schedules, tested through the networks that
@@ -235,6 +251,7 @@ COVERED_INSIDE = {
     "ReflectionPadding2D": "ResnetGenerator",
     "ImageSizeCheck": "UNetGenerator",
     "StyleConditionedNormalization": "StyleGenerator",
+    "StyleAffine": "StyleUNetGenerator",
     "ImagePool": "CycleGAN",
     "WeightedAverage": "MixtureGenerator",
     "ChooseMostReal": "MixtureGenerator (mode='choose')",

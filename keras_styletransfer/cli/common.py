@@ -38,6 +38,19 @@ def _int_at_least(low, description, high=None):
 # argparse types: an integer >= 1, an integer >= 0.
 positive_int = _int_at_least(1, "a positive integer")
 non_negative_int = _int_at_least(0, "an integer >= 0")
+
+
+def learning_rate(text):
+    """argparse type: a finite float in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 2e-4, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
 # Seeds: what NumPy, TensorFlow and Keras all take.
 MAX_SEED = 2**31 - 1
 seed_int = _int_at_least(0, f"an integer from 0 to {MAX_SEED}", high=MAX_SEED)

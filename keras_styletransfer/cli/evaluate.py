@@ -11,6 +11,7 @@ import os
 
 from keras_styletransfer.cli.common import add_overwrite_argument, load_tensorflow
 from keras_styletransfer.cli.train_style import print_style_metrics
+from keras_styletransfer.config import TRANSLATION_FAMILIES
 from keras_styletransfer.errors import InputError
 
 
@@ -63,7 +64,7 @@ def run(args):
     from keras_styletransfer.evaluation import evaluate_on_held_out, judge_on_held_out
     from keras_styletransfer.models.loading import require_wrapper
 
-    model = require_wrapper(args.model, "evaluate", families=("pix2pix", "cyclegan", "multistyle"))
+    model = require_wrapper(args.model, "evaluate", families=TRANSLATION_FAMILIES)
     data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
     metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
     print_style_metrics(metrics)

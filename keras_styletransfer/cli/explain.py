@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from keras_styletransfer.cli.common import add_overwrite_argument, load_tensorflow, positive_int
+from keras_styletransfer.config import TRANSLATION_FAMILIES
 from keras_styletransfer.errors import InputError
 
 # The names of `explain.attribution.METHODS` and `explain.targets.TARGETS`, here so that a wrong
@@ -30,7 +31,7 @@ TARGET_NAMES = (
     "unit",
     "realness_of_generated",
 )
-FAMILIES = ("pix2pix", "cyclegan", "multistyle")
+FAMILIES = TRANSLATION_FAMILIES
 MAX_SIZE = 1024
 MAX_STEPS = 1024
 

@@ -32,7 +32,9 @@ def add_command(commands):
         default=None,
         help="with a generator alone: its conditional discriminator .keras (else a fresh one)",
     )
-    parser.add_argument("--style", required=True, help="pencil, watercolour, cartoon or detail")
+    parser.add_argument(
+        "--style", required=True, help="watercolour, cartoon, pencil, ink, oil or detail"
+    )
     parser.add_argument(
         "--train",
         default="decoder",

@@ -1,7 +1,10 @@
 """`keras-styletransfer stylize`: stylise image files with a trained image-to-image model.
 
-    keras-styletransfer stylize --model M.keras [--style S | --blend a=.3,b=.7] [--strength .7]
-        INPUT... --out DIR
+    keras-styletransfer stylize [--model M.keras] [--style S | --blend a=.3,b=.7] [--strength .7]
+        INPUT... [--out DIR]
+
+Without --model, the multi-style model shipped with the package is used
+(`serving.pretrained`); --out defaults to ./stylized.
 
 Writes one PNG per readable input, at its own size, and a contact sheet.
 """
@@ -26,9 +29,12 @@ def add_command(commands):
     parser = commands.add_parser("stylize", help="stylise image files with a trained model")
     parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     parser.add_argument(
-        "--model", required=True, help="a .keras file: a trained model or generator"
+        "--model",
+        default=None,
+        help="a .keras file: a trained model or generator (default: the multi-style model "
+        "shipped with the package; then --style or --blend is needed)",
     )
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", default="stylized", help="output folder (default: stylized)")
     add_overwrite_argument(parser, help="replace files an earlier stylize left in --out")
     parser.add_argument("--style", default=None, help="style name (multi-style models)")
     parser.add_argument(
@@ -80,20 +86,37 @@ def run(args):
     from keras_styletransfer.models.loading import parts_of
     from keras_styletransfer.serving.inference import Stylizer, collect_inputs, contact_sheet
 
+    model_file = args.model
+    if model_file is None:
+        from keras_styletransfer.serving.pretrained import pretrained_card, pretrained_files
+
+        model_file = pretrained_files()[0]
+        if style is None:
+            styles = ", ".join(pretrained_card()["styles"])
+            raise InputError(
+                f"the shipped model renders several styles; choose one with --style ({styles}) "
+                "or mix them with --blend, or pass your own --model."
+            )
     paths, images, skipped = collect_inputs(args.inputs)
     names = _output_names(paths)
     check_output_folder(
         args.out,
-        inputs=(*paths, args.model),
+        inputs=(*paths, model_file),
         writes=(*names, "contact_sheet.png"),
         overwrite=args.overwrite,
     )
-    parts = parts_of(args.model, args.direction)
-    if parts.family == "gan":
-        raise InputError(f"{args.model!r} holds a noise GAN; use `sample`, not `stylize`.")
+    if args.model is None:
+        from keras_styletransfer.serving.pretrained import load_pretrained
+
+        generator, style_names = load_pretrained()
+    else:
+        parts = parts_of(args.model, args.direction)
+        if parts.family == "gan":
+            raise InputError(f"{args.model!r} holds a noise GAN; use `sample`, not `stylize`.")
+        generator, style_names = parts.generator, parts.style_names
     stylizer = Stylizer(
-        parts.generator,
-        parts.style_names,
+        generator,
+        style_names,
         batch_size=args.batch_size,
         max_tile_pixels=args.max_tile_pixels,
     )

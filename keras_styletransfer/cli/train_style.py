@@ -10,6 +10,7 @@ import os
 
 from keras_styletransfer.cli.common import (
     add_run_arguments,
+    learning_rate,
     positive_int,
     print_resumed,
     run_fields,
@@ -34,13 +35,18 @@ def add_command(commands):
     parser = commands.add_parser(
         "train-style", help="train an image-to-image model on the offline photos or a folder"
     )
-    parser.add_argument("--family", default="pix2pix", help="pix2pix, cyclegan or multistyle")
+    parser.add_argument(
+        "--family",
+        default="pix2pix",
+        help="pix2pix (paired, one style), multistyle_paired (paired, one model for several "
+        "styles), cyclegan (unpaired) or multistyle (unpaired, several styles)",
+    )
     parser.add_argument(
         "--styles",
         default=None,
-        help="comma-separated: pencil, watercolour, cartoon, detail (offline data; default "
-        "pencil); with a folder, the style's name (default: the folder's name) or, for "
-        "multistyle, the style sub-folders (default: all but photo/)",
+        help="comma-separated: watercolour, cartoon, pencil, ink, oil, detail (offline data; "
+        "default pencil); with a folder, the style's name (default: the folder's name) or, for "
+        "the multistyle families, the style sub-folders (default: all but photo/)",
     )
     add_run_arguments(
         parser,
@@ -49,11 +55,18 @@ def add_command(commands):
         batch_size=4,
         data_help="'offline' (embedded photos, evaluated on held-out ones), a folder (pix2pix: "
         "A|B side-by-side files or A/ + B/; cyclegan: trainA/ trainB/; multistyle: one "
-        "sub-folder per style + photo/), or tfds:cycle_gan/NAME",
+        "sub-folder per style + photo/; multistyle_paired: photo/ + one sub-folder per style "
+        "holding each photo's stylisation under the same file name), or tfds:cycle_gan/NAME",
         run_dir_help="defaults to saved_models/<family>_<styles>",
     )
     parser.add_argument("--image-size", type=positive_int, default=64)
     parser.add_argument("--filters", type=positive_int, default=32)
+    parser.add_argument(
+        "--learning-rate",
+        type=learning_rate,
+        default=None,
+        help="Adam's learning rate for G and D (default 2e-4)",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -65,7 +78,7 @@ def styles_of(args):
     data = args.data
     if data == "offline":
         return ("pencil",)
-    if args.family == "multistyle" and os.path.isdir(data):
+    if args.family in ("multistyle", "multistyle_paired") and os.path.isdir(data):
         return tuple(
             sorted(
                 name
@@ -86,6 +99,7 @@ def run(args):
         styles=styles_of(args),
         image_size=args.image_size,
         filters=args.filters,
+        **({"learning_rate": args.learning_rate} if args.learning_rate else {}),
         **run_fields(args),
     )
     return train_and_report(config, args.run_dir, args.overwrite, args)
@@ -112,11 +126,20 @@ def train_and_report(config, run_dir, overwrite, args=None):
 
 
 def print_style_metrics(metrics):
-    """One line per style and held-out part: SSIM and PSNR against the unchanged photo."""
+    """One line per style and held-out view: SSIM and PSNR against the unchanged photo, the
+    images where the model beats the photo, and the checkerboard energy against the truth's."""
+    labels = {"crops": "crops", "full": "full size", "photos": "photos"}
     for style, parts in metrics["styles"].items():
         for part, m in parts.items():
+            label = labels.get(part, f"at {part} px")
+            extra = ""
+            if "beats_photo" in m:
+                extra = (
+                    f", better than the photo on {m['beats_photo']}/{m['count']}, checkerboard "
+                    f"{m['checkerboard_ratio']:.2f}x the truth's"
+                )
             print(
-                f"  {style:12s} held-out {part:6s} SSIM {m['ssim']:.3f} (photo unchanged "
+                f"  {style:12s} {label:10s} SSIM {m['ssim']:.3f} (photo unchanged "
                 f"{m['baseline_ssim']:.3f}, gap closed {m['ssim_gap_closed']:.0%}), PSNR "
-                f"{m['psnr']:.2f} dB (photo unchanged {m['baseline_psnr']:.2f} dB)"
+                f"{m['psnr']:.2f} dB (photo {m['baseline_psnr']:.2f} dB){extra}"
             )

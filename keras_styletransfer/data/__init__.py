@@ -7,6 +7,13 @@ name does not import TensorFlow.
 from keras_styletransfer.lazy import lazy_namespace
 
 _EXPORTS = {
+    "ink_wash": ".styles",
+    "oil_painting": ".styles",
+    "locality": ".styles",
+    "held_out_photos": ".offline_photos",
+    "held_out_targets": ".offline_photos",
+    "crop_levels": ".offline_photos",
+    "PHOTO_ROLES": ".offline_photos",
     "FolderScan": ".folders",
     "MANIFEST": ".offline_photos",
     "OfflineStyleSet": ".offline_photos",

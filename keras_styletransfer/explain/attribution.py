@@ -32,8 +32,10 @@ from keras_styletransfer.explain.targets import (
     _all_layers,
     _discriminate,
     _first_output,
+    _style_index,
     as_target,
     build_target,
+    condition_for,
     find_layer,
     is_conditional,
     repeat_condition,
@@ -526,7 +528,8 @@ def explain_edit(generator, discriminator=None, images=None, steps=32, style=Non
         raise InputError("explain_edit needs a generator and a discriminator (or a wrapper).")
     images = _as_images(images).numpy()
     generated = generate(found["generator"], images, style, found["style_names"])
-    source = images if is_conditional(found["discriminator"]) else None
+    index = _style_index(style, found["style_names"], "the model")
+    source = condition_for(found, images, index)
     target = build_target("realness", discriminator=found["discriminator"], source=source)
     per_channel, check = integrated_gradients(
         target, generated, baseline=images, steps=steps, return_completeness=True

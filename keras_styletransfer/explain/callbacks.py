@@ -131,14 +131,14 @@ class _AttributionCallback(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         from keras_styletransfer.explain.attribution import generate
-        from keras_styletransfer.explain.targets import _style_index, build_target, is_conditional
+        from keras_styletransfer.explain.targets import _style_index, build_target, condition_for
 
         found = self._networks()
         generator, discriminator = found["generator"], found["discriminator"]
         inputs = self._fixed_inputs(generator)
         style = _style_index(self.style, found["style_names"], "the model")
         generated = generate(generator, inputs, style)
-        source = inputs if is_conditional(discriminator) else None
+        source = condition_for(found, inputs, style)
         target = build_target("realness", discriminator=discriminator, source=source)
         maps = self.compute_maps(target, generated)
         scores = {

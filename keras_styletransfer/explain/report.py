@@ -82,7 +82,7 @@ def explanation_report(
     from keras_styletransfer.explain.targets import (
         TARGETS,
         build_target,
-        is_conditional,
+        condition_for,
         is_wrapper,
         unwrap_models,
     )
@@ -106,7 +106,7 @@ def explanation_report(
         if is_image_generator:
             generated = attribution.generate(generator_net, images, style, found["style_names"])
     explained = images if target in GENERATOR_TARGETS or generated is None else generated
-    source = images if is_conditional(discriminator_net) else None
+    source = condition_for(found, images, _index(style, found)) if discriminator_net else None
     the_target = build_target(
         target,
         generator=generator if is_wrapper(generator) else generator_net,
@@ -136,8 +136,8 @@ def explanation_report(
         maps["patch_map"] = attribution.patch_map(discriminator_net, generated, source=source)
     edit = None
     if generated is not None and discriminator_net is not None:
-        edit = attribution.explain_edit(
-            generator_net, discriminator_net, images, steps=steps, style=_index(style, found)
+        edit = attribution.explain_edit(  # the wrapper, if given, builds D's condition
+            generator, discriminator, images, steps=steps, style=_index(style, found)
         )
         maps["edit"] = edit.attributions
 

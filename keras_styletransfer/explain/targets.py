@@ -62,10 +62,18 @@ def unwrap_models(model=None, generator=None, discriminator=None):
     Returns:
         dict with keys "generator", "backward_generator", "discriminator", "style_names" (the
         generator's style slots), "content_index" (the slot that is not a target style: a
-        MultiStyleGAN's photo domain) (None where unknown).
+        MultiStyleGAN's photo domain), "condition" (the wrapper's `discriminator_condition`)
+        (None where unknown).
     """
     found = dict.fromkeys(
-        ("generator", "backward_generator", "discriminator", "style_names", "content_index")
+        (
+            "generator",
+            "backward_generator",
+            "discriminator",
+            "style_names",
+            "content_index",
+            "condition",
+        )
     )
     for candidate in (model, generator, discriminator):
         if not is_wrapper(candidate):
@@ -75,6 +83,7 @@ def unwrap_models(model=None, generator=None, discriminator=None):
             found["generator"] = candidate.primary_generator(direction)
         if found["discriminator"] is None:
             found["discriminator"] = candidate.primary_discriminator(direction)
+            found["condition"] = candidate.discriminator_condition
         others = [d for d in candidate.directions if d != direction]
         if others:
             found["backward_generator"] = candidate.primary_generator(others[0])
@@ -91,7 +100,28 @@ def unwrap_models(model=None, generator=None, discriminator=None):
         found["generator"] = generator
     if discriminator is not None and not is_wrapper(discriminator):
         found["discriminator"] = discriminator
+        found["condition"] = None
     return found
+
+
+def condition_for(found, images, style_index=0):
+    """The condition a conditional discriminator judges outputs of `images` with, or None for
+    an unconditional one: the wrapper's `discriminator_condition` (the photo, plus the style
+    maps of a paired multi-style model) when `unwrap_models` found a wrapper, else the images.
+    """
+    discriminator = found["discriminator"]
+    if not is_conditional(discriminator):
+        return None
+    if found.get("condition") is not None:
+        return found["condition"](images, style_index)
+    expected = discriminator.inputs[0].shape[-1]
+    if expected is not None and expected != images.shape[-1]:
+        raise InputError(
+            f"{discriminator.name!r} takes a condition of {expected} channels, not the "
+            f"{images.shape[-1]}-channel images alone; pass the trained wrapper (final.keras), "
+            "which knows how to build it."
+        )
+    return images
 
 
 def is_conditional(discriminator):

@@ -91,7 +91,9 @@ class AdversarialModel(keras.Model):
     - `random_states()`: every random-number state training advances (saved with the model).
     - `discriminator_logits(images, batch=None, direction=None, training=False)`: the primary
       discriminator's float32 adversarial logits on `images` (a conditional discriminator takes
-      its condition from `batch`); `fake_logits(batch, training)`: D's logits on G's outputs, one
+      its condition from `batch`); `content_batch(images, style_index)` and
+      `discriminator_condition(images, style_index)`: a batch, and a conditional D's condition,
+      from content images alone; `fake_logits(batch, training)`: D's logits on G's outputs, one
       tensor per direction; `real_verdict(batch, training)`: `(real images, D's mean logit per
       image)`.
 
@@ -224,6 +226,16 @@ class AdversarialModel(keras.Model):
 
     def generate(self, batch, training=False):
         return self.primary_generator()(self.generator_inputs(batch), training=training)
+
+    def content_batch(self, images, style_index=0):
+        """A batch of content images alone, as `generate` and `discriminator_logits` take it
+        (with the style index where the family needs one): for previews, maps and probes."""
+        return {self.generator_input_key: tf.convert_to_tensor(images)}
+
+    def discriminator_condition(self, images, style_index=0):
+        """What a conditional discriminator sees beside an output of `images`: the content
+        images themselves (pix2pix); the multi-style families add the style."""
+        return tf.convert_to_tensor(images)
 
     def discriminator_logits(self, images, batch=None, direction=None, training=False):
         discriminator = self.primary_discriminator(direction)

@@ -318,7 +318,8 @@ class ResnetGenerator(GraphModel):
     c7s1-f: ReflectionPad(3), Conv 7x7 (`filters`), instance norm, ReLU; then
     `num_downsamplings` Conv 3x3 stride 2 (doubling the width) + instance norm + ReLU;
     `num_residual_blocks` residual blocks (`keras_styletransfer.layers.residual_block`);
-    `num_downsamplings` Conv2DTranspose 3x3 stride 2 (halving the width) + instance norm + ReLU;
+    `num_downsamplings` Conv2DTranspose 3x3 stride 2 (halving the width; or, with
+    `upsampling="resize"`, a x2 resize + Conv 3x3, see `layers.upsample`) + instance norm + ReLU;
     ReflectionPad(3), Conv 7x7 to `channels`, tanh. Heights and widths must be multiples of
     2**num_downsamplings (`size_multiple`, 4 by default).
 
@@ -331,6 +332,8 @@ class ResnetGenerator(GraphModel):
         filters: int. Width of the first layer; doubled per downsampling. Defaults to 64.
         channels: int. Image channels. Defaults to 3.
         num_downsamplings: int. Defaults to 2.
+        upsampling: str. "transpose" (the paper's) or "resize" (checkerboard-free).
+            Defaults to "transpose".
         name: str. Defaults to "resnet_generator".
 
     References:
@@ -345,15 +348,23 @@ class ResnetGenerator(GraphModel):
         filters=64,
         channels=3,
         num_downsamplings=2,
+        upsampling="transpose",
         name="resnet_generator",
         **kwargs,
     ):
-        from keras_styletransfer.layers import ReflectionPadding2D, instance_norm, residual_block
+        from keras_styletransfer.layers import (
+            ReflectionPadding2D,
+            check_upsampling,
+            instance_norm,
+            residual_block,
+            upsample,
+        )
 
         num_residual_blocks = check_positive_int(num_residual_blocks, "num_residual_blocks")
         filters = check_positive_int(filters, "filters")
         channels = check_positive_int(channels, "channels")
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
+        upsampling = check_upsampling(upsampling)
         size_multiple = 2**num_downsamplings
         images, x = _image_input(channels, size_multiple)
         x = ReflectionPadding2D(3, name="stem_pad")(x)
@@ -370,9 +381,7 @@ class ResnetGenerator(GraphModel):
             x = residual_block(x, width, name=f"res{index}")
         for index in range(1, num_downsamplings + 1):
             width //= 2
-            x = layers.Conv2DTranspose(
-                width, 3, strides=2, padding="same", use_bias=False, name=f"up{index}"
-            )(x)
+            x = upsample(x, width, 3, f"up{index}", upsampling, use_bias=False)
             x = layers.ReLU(name=f"up{index}_relu")(instance_norm(f"up{index}_norm")(x))
         x = ReflectionPadding2D(3, name="head_pad")(x)
         outputs = layers.Conv2D(channels, 7, activation="tanh", name="to_image")(x)
@@ -383,6 +392,7 @@ class ResnetGenerator(GraphModel):
             filters=filters,
             channels=channels,
             num_downsamplings=num_downsamplings,
+            upsampling=upsampling,
         )
 
 
@@ -394,6 +404,8 @@ class UNetGenerator(GraphModel):
     `max_filters`) + BatchNorm (not on the first) + LeakyReLU(0.2). Up: Conv2DTranspose 4x4
     stride 2 + BatchNorm + Dropout (the first three up blocks only) + ReLU, each concatenated
     with the mirror down block; a final Conv2DTranspose 4x4 stride 2 to `channels` with tanh.
+    With `upsampling="resize"` every Conv2DTranspose is a x2 resize + Conv 3x3 (`layers.upsample`,
+    layers `up{i}_resize` / `to_image_resize`), which draws no checkerboard.
     Heights and widths must be multiples of 2**num_downsamplings (`size_multiple`): 256 for
     the standard `num_downsamplings=8`, whose bottleneck is 1x1 at 256x256.
 
@@ -408,6 +420,7 @@ class UNetGenerator(GraphModel):
         dropout: float in [0, 1). Rate on the first three up blocks (the noise source of
             pix2pix); 0 removes the Dropout layers. Defaults to 0.5.
         channels: int. Image channels. Defaults to 3.
+        upsampling: str. "transpose" (pix2pix's) or "resize". Defaults to "transpose".
         name: str. Defaults to "unet_generator".
 
     References:
@@ -421,15 +434,19 @@ class UNetGenerator(GraphModel):
         max_filters=512,
         dropout=0.5,
         channels=3,
+        upsampling="transpose",
         name="unet_generator",
         **kwargs,
     ):
+        from keras_styletransfer.layers import check_upsampling, upsample
+
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
         filters = check_positive_int(filters, "filters")
         max_filters = check_positive_int(max_filters, "max_filters")
         dropout = check_dropout(dropout)
         channels = check_positive_int(channels, "channels")
-        initializer = keras.initializers.RandomNormal(0.0, 0.02)
+        upsampling = check_upsampling(upsampling)
+        init = keras.initializers.RandomNormal(0.0, 0.02)
         size_multiple = 2**num_downsamplings
         images, x = _image_input(channels, size_multiple)
         widths = [min(filters * 2**i, max_filters) for i in range(num_downsamplings)]
@@ -441,7 +458,7 @@ class UNetGenerator(GraphModel):
                 strides=2,
                 padding="same",
                 use_bias=False,
-                kernel_initializer=initializer,
+                kernel_initializer=init,
                 name=f"down{index}",
             )(x)
             if index > 1:
@@ -451,29 +468,17 @@ class UNetGenerator(GraphModel):
         for index, (width, skip) in enumerate(
             zip(reversed(widths[:-1]), reversed(skips[:-1]), strict=True), start=1
         ):
-            x = layers.Conv2DTranspose(
-                width,
-                4,
-                strides=2,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=initializer,
-                name=f"up{index}",
-            )(x)
+            x = upsample(
+                x, width, 4, f"up{index}", upsampling, use_bias=False, kernel_initializer=init
+            )
             x = layers.BatchNormalization(name=f"up{index}_bn")(x)
             if index <= 3 and dropout:
                 x = layers.Dropout(dropout, name=f"up{index}_dropout")(x)
             x = layers.ReLU(name=f"up{index}_relu")(x)
             x = layers.Concatenate(name=f"skip{index}")([x, skip])
-        outputs = layers.Conv2DTranspose(
-            channels,
-            4,
-            strides=2,
-            padding="same",
-            activation="tanh",
-            kernel_initializer=initializer,
-            name="to_image",
-        )(x)
+        outputs = upsample(
+            x, channels, 4, "to_image", upsampling, activation="tanh", kernel_initializer=init
+        )
         super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
         self.size_multiple = size_multiple
         self._remember_config(
@@ -482,6 +487,7 @@ class UNetGenerator(GraphModel):
             max_filters=max_filters,
             dropout=dropout,
             channels=channels,
+            upsampling=upsampling,
         )
 
 
@@ -513,6 +519,8 @@ class StyleGenerator(GraphModel):
         num_residual_blocks: int. Defaults to 4.
         num_downsamplings: int. Defaults to 2 (`size_multiple` 4).
         channels: int. Image channels. Defaults to 3.
+        upsampling: str. "transpose" or "resize" (see `ResnetGenerator`). Defaults to
+            "transpose".
         name: str. Defaults to "style_generator".
 
     Example:
@@ -533,13 +541,16 @@ class StyleGenerator(GraphModel):
         num_residual_blocks=4,
         num_downsamplings=2,
         channels=3,
+        upsampling="transpose",
         name="style_generator",
         **kwargs,
     ):
         from keras_styletransfer.layers import (
             ReflectionPadding2D,
             StyleConditionedNormalization,
+            check_upsampling,
             residual_block,
+            upsample,
         )
 
         num_styles = check_positive_int(num_styles, "num_styles")
@@ -547,6 +558,7 @@ class StyleGenerator(GraphModel):
         num_residual_blocks = check_positive_int(num_residual_blocks, "num_residual_blocks")
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
         channels = check_positive_int(channels, "channels")
+        upsampling = check_upsampling(upsampling)
         size_multiple = 2**num_downsamplings
         image_input, images = _image_input(channels, size_multiple)
         style = keras.Input(shape=(num_styles,), name="style")
@@ -572,9 +584,7 @@ class StyleGenerator(GraphModel):
             )
         for index in range(1, num_downsamplings + 1):
             width //= 2
-            x = layers.Conv2DTranspose(
-                width, 3, strides=2, padding="same", use_bias=False, name=f"up{index}"
-            )(x)
+            x = upsample(x, width, 3, f"up{index}", upsampling, use_bias=False)
             x = layers.ReLU(name=f"up{index}_relu")(norm(x, f"up{index}"))
         x = ReflectionPadding2D(3, name="head_pad")(x)
         styled = layers.Conv2D(channels, 7, activation="tanh", name="styled")(x)
@@ -595,6 +605,7 @@ class StyleGenerator(GraphModel):
             num_residual_blocks=num_residual_blocks,
             num_downsamplings=num_downsamplings,
             channels=channels,
+            upsampling=upsampling,
         )
 
     @property

@@ -182,7 +182,9 @@ def require_wrapper(model, what, families=None, check_finite=True):
     `check_finite=False`, to hold finite weights."""
     source = repr(os.fspath(model)) if isinstance(model, str | os.PathLike) else None
     model = load_trained(model)
-    kinds = families or ("gan", "pix2pix", "cyclegan", "multistyle")
+    from keras_styletransfer.config import TRANSLATION_FAMILIES
+
+    kinds = families or ("gan", *TRANSLATION_FAMILIES)
     if not isinstance(model, AdversarialModel) or model.family not in kinds:
         raise InputError(
             f"{what} needs a trained {' / '.join(kinds)} model (the final.keras of a run); "

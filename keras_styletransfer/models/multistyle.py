@@ -158,6 +158,13 @@ class MultiStyleGAN(AdversarialModel):
         content, styled, indices = _unpack_styled(data)
         return {"content": content, "styled": styled, "indices": indices}
 
+    def content_batch(self, images, style_index=0):
+        images = tf.convert_to_tensor(images)
+        return {
+            "content": images,
+            "indices": tf.fill([tf.shape(images)[0]], tf.cast(style_index, tf.int32)),
+        }
+
     def generator_inputs(self, batch):
         indices = tf.reshape(tf.cast(batch["indices"], tf.int32), [-1])
         content = tf.convert_to_tensor(batch["content"])

@@ -4,7 +4,8 @@
   the model (`mlp_gan`, `dcgan64`, `mnist_dcgan`, `mnist_faithful`). The old names
   (`doc000_mlp`, ...) still work for one release, with a `DeprecationWarning`.
 - `TRANSLATION_PRESETS` / `get_translation_preset(name_or_family)`: image-to-image wrappers
-  (`pix2pix_unet`, `cyclegan_resnet6`, `multistyle`), built uncompiled for a size and width.
+  (`pix2pix_unet`, `cyclegan_resnet6`, `multistyle`, `multistyle_paired`), built uncompiled for
+  a size and width.
 - `TRANSLATION_GENERATOR_PRESETS` / `build_translation_generator(name)`: the field's standard
   image-to-image generators by name.
 
@@ -219,8 +220,15 @@ def _pix2pix_unet(image_size, filters, styles, seed):
     from keras_styletransfer.models.pix2pix import Pix2Pix
 
     downsamplings = int(math.log2(image_size)) - 2  # the U-Net goes down to 4x4
+    # Resize upsampling (new runs; saved models keep the transposed convolutions they were
+    # built with): no period-2 checkerboard on the renders.
     return Pix2Pix(
-        UNetGenerator(num_downsamplings=downsamplings, filters=filters, max_filters=8 * filters),
+        UNetGenerator(
+            num_downsamplings=downsamplings,
+            filters=filters,
+            max_filters=8 * filters,
+            upsampling="resize",
+        ),
         PatchGANDiscriminator(
             num_layers=2, filters=filters, conditional=True, norm="batch", name="patchgan"
         ),
@@ -257,13 +265,42 @@ def _multistyle(image_size, filters, styles, seed):
     )
 
 
+def _multistyle_paired(image_size, filters, styles, seed):
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.multistyle_paired import PairedMultiStyle, StyleUNetGenerator
+
+    if not styles:
+        raise InputError("the multistyle_paired preset needs one or more styles.")
+    downsamplings = int(math.log2(image_size)) - 2  # the U-Net goes down to 4x4
+    return PairedMultiStyle(
+        StyleUNetGenerator(
+            num_styles=len(styles),
+            num_downsamplings=downsamplings,
+            filters=filters,
+            max_filters=8 * filters,
+            upsampling="resize",
+        ),
+        # D sees the photo and the style one-hot maps beside the image it judges.
+        PatchGANDiscriminator(
+            num_layers=2,
+            filters=filters,
+            conditional=True,
+            condition_channels=3 + len(styles),
+            norm="batch",
+            name="patchgan",
+        ),
+        style_names=list(styles),
+        seed=seed,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class TranslationPreset:
     """A named image-to-image model: the family's wrapper with its networks.
 
     Args:
         name: str.
-        family: str. "pix2pix", "cyclegan" or "multistyle".
+        family: str. "pix2pix", "cyclegan", "multistyle" or "multistyle_paired".
         description: str. One line for listings.
         builder: callable `(image_size, filters, styles, seed) -> wrapper`.
     """
@@ -279,12 +316,14 @@ class TranslationPreset:
         Args:
             image_size: int. Side of the square training images (a power of 2 for the U-Net).
             filters: int. Width of the first layer; the networks scale from it.
-            styles: sequence of str. The target styles (multistyle only; ignored otherwise).
+            styles: sequence of str. The target styles (multistyle and multistyle_paired only;
+                ignored otherwise).
             seed: int or None. Weights are drawn inside `seeding.seeded(seed)` and the wrapper
                 gets the same seed for its own random stream. Defaults to None.
 
         Returns:
-            A `Pix2Pix`, `CycleGAN` or `MultiStyleGAN`; the caller compiles it.
+            A `Pix2Pix`, `CycleGAN`, `MultiStyleGAN` or `PairedMultiStyle`; the caller compiles
+            it.
         """
         image_size = check_int(image_size, "image_size", low=8)
         filters = check_positive_int(filters, "filters")
@@ -316,6 +355,13 @@ TRANSLATION_PRESETS = {
             "discriminator with a style head (StarGAN-like)",
             builder=_multistyle,
         ),
+        TranslationPreset(
+            name="multistyle_paired",
+            family="multistyle_paired",
+            description="one style-conditioned U-Net (conditional batch norm, resize upsampling) "
+            "for several styles, trained on exact pairs with L1 and a conditional PatchGAN",
+            builder=_multistyle_paired,
+        ),
     )
 }
 
@@ -324,6 +370,7 @@ FAMILY_DEFAULTS = {
     "pix2pix": "pix2pix_unet",
     "cyclegan": "cyclegan_resnet6",
     "multistyle": "multistyle",
+    "multistyle_paired": "multistyle_paired",
 }
 
 

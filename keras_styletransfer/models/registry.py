@@ -13,5 +13,6 @@ from keras_styletransfer.models import (  # noqa: F401
     gan,
     generators,
     multistyle,
+    multistyle_paired,
     pix2pix,
 )

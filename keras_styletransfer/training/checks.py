@@ -126,6 +126,10 @@ def _validate_translation_data(config):
         )
 
 
+# Families whose one model learns one or more styles.
+MULTI_STYLE_FAMILIES = ("multistyle", "multistyle_paired")
+
+
 def validate_translation_config(config):
     """Check a `TranslationConfig`; return it, or raise `InputError` saying what to do."""
     if config.family not in TRANSLATION_FAMILIES:
@@ -144,11 +148,14 @@ def validate_translation_config(config):
         raise InputError(
             f"unknown or missing style(s) {unknown or styles!r}; choose from {', '.join(STYLES)}."
         )
-    if config.family != "multistyle" and len(styles) != 1:
+    if config.family not in MULTI_STYLE_FAMILIES and len(styles) != 1:
         raise InputError(
             f"{config.family} learns one style per model; received {len(styles)} "
-            f"({', '.join(styles)}). Train one model per style, or use --family multistyle."
+            f"({', '.join(styles)}). Train one model per style, or use --family "
+            f"{' or '.join(MULTI_STYLE_FAMILIES)}."
         )
+    if len(set(styles)) != len(styles):
+        raise InputError(f"styles must not repeat; received {', '.join(styles)}.")
     validate_distribution(config)
     _check_counts(config, ("epochs", "steps_per_epoch", "batch_size", "filters"), 1)
     if not isinstance(config.image_size, int) or config.image_size < 32 or config.image_size % 32:

@@ -29,6 +29,7 @@ DECODER_BLOCKS = {
     "ResnetGenerator": r"up\d+|head",
     "StyleGenerator": r"up\d+|head",
     "UNetGenerator": r"up\d+|head",
+    "StyleUNetGenerator": r"up\d+|head",
     "EncoderDecoderGenerator": r"unbottleneck|decode\d+|head",
 }
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from keras_styletransfer.evaluation import translate
 from keras_styletransfer.images import (
+    labelled_sheet,
     new_figure,
     save_figure,
     save_png,
@@ -36,6 +37,69 @@ def save_results_grid(model, config, data, path, rows=8):
             tiles.extend([photo, output, target])
     grid = tile_images(np.stack(tiles), columns=3)
     return save_png(grid, path, scale=_grid_scale(config))
+
+
+SHEET_LONG_SIDE = 512
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def save_style_sheet(model, config, path, long_side=SHEET_LONG_SIDE, count=3, images_dir=None):
+    """The held-out photos at `long_side` px, each in every style with the exact style below;
+    for a multi-style model also a strength strip and a blend of the first two styles.
+
+    Args:
+        model: keras.Model. A translation wrapper trained on the offline photos.
+        config: TranslationConfig. Its `styles` are shown.
+        path: str. The PNG to write.
+        long_side: int. Long side of the photos shown. Defaults to 512.
+        count: int. Held-out photos shown. Defaults to 3.
+        images_dir: str. When given, every output is also saved there as
+            `<photo>_<style>.png`, at the same size.
+
+    Returns:
+        `path`.
+    """
+    from keras_styletransfer.data.offline_photos import held_out_photos, held_out_targets
+    from keras_styletransfer.serving.inference import Stylizer
+
+    photos = held_out_photos(long_side)[:count]
+    names = model.generator_style_names or None
+    stylizer = Stylizer(model.primary_generator(), names)
+    styled = stylizer.styled
+
+    def render(image, style, strength=1.0):
+        return to_uint8(stylizer([image], style=style if styled else None, strength=strength)[0])
+
+    rows, files = [], {}
+    truths = {style: held_out_targets(style, long_side)[:count] for style in config.styles}
+    for index, (name, photo) in enumerate(photos):
+        outputs = [(style, render(photo, style)) for style in config.styles]
+        files.update({f"{name}_{style}.png": image for style, image in outputs})
+        rows.append([(f"{name} (held out)", photo), *outputs])
+        rows.append(
+            [("exact style:", np.full_like(photo, 255))]
+            + [(f"exact {style}", truths[style][index]) for style in config.styles]
+        )
+    if styled and photos:
+        name, photo = photos[0]
+        first = config.styles[0]
+        rows.append([(f"{first} strength {s:g}", render(photo, first, s)) for s in STRENGTHS])
+        if len(config.styles) > 1:
+            second = config.styles[1]
+            blend = render(photo, {first: 0.5, second: 0.5})
+            files[f"{name}_{first}+{second}.png"] = blend
+            rows.append(
+                [
+                    (first, render(photo, first)),
+                    (f"blend 50% {first} + 50% {second}", blend),
+                    (second, render(photo, second)),
+                ]
+            )
+    if images_dir:
+        os.makedirs(images_dir, exist_ok=True)
+        for file_name, image in files.items():
+            save_png(image, os.path.join(images_dir, file_name))
+    return save_png(labelled_sheet(rows), path)
 
 
 def save_folder_grid(model, config, previews, path):
@@ -77,7 +141,8 @@ def save_patch_map(model, content, path):
     content = np.asarray(content)[:4]
     style = model.style_names[0] if model.style_names else None
     outputs = translate(model, content, style=style)
-    batch = {model.generator_input_key: to_model_range_tf(content)}
+    index = model.generator_style_names.index(style) if style is not None else 0
+    batch = model.content_batch(to_model_range_tf(content), index)
     logits = np.asarray(model.discriminator_logits(outputs, batch=batch, training=False))
     if logits.ndim != 4 or logits.shape[1] * logits.shape[2] <= 1:
         return None

@@ -3,14 +3,18 @@
 Besides the skeleton's files (config.json, logs/, checkpoints/last.keras, final.keras,
 generator.keras, history.json, exported/NAME/1/ with NAME = family_styles), a run writes:
     previews/epoch_XXX.png  held-out photos | output | ground truth, after each epoch
-    results.png             the held-out grid after training
+    results.png             held-out photos at 512 px in every style beside the exact style
+                            (offline data; multi-style: a strength strip and a blend), each
+                            output also in results/; with the user's data, the preview grid
     patch_map.png           what the discriminator calls real or fake, per patch (pix2pix, CycleGAN)
     explanations/           report.png / report.html: attributions of D's verdict on a few outputs
                             (saliency, SmoothGrad, integrated gradients, Grad-CAM), D's patch map
                             and the edit explanation from the photo to its stylisation
     loss_curves.png         every loss per epoch
     metrics.json            SSIM / PSNR of the outputs and of the unchanged photos against the
-                            exact stylisations of held-out photos, per style
+                            exact stylisations of held-out photos, per style and per view
+                            (crops, whole photo at 256 px, full size), with the images where
+                            the model beats the photo, checkerboard energy and colour offset
 
 The architecture comes from the family's translation preset
 (`models.presets.get_translation_preset`); the run compiles it (Adam, beta_1 0.5; CycleGAN with
@@ -84,6 +88,27 @@ def build_dataset(config, data):
         pairs = pairs.map(
             lambda ab, seeds: _flip_together(
                 seeds, to_model_range_tf(ab[0]), to_model_range_tf(ab[1])
+            ),
+            num_parallel_calls=autotune,
+        )
+    elif config.family == "multistyle_paired":
+        # Every (crop, style) pair once per pass, shuffled together: styles are sampled per
+        # example, and each target is the exact style of its own crop.
+        photos, targets, indices = [], [], []
+        for index, name in enumerate(config.styles):
+            sources, styled = data.paired_examples(name)
+            photos.append(sources)
+            targets.append(styled)
+            indices.append(np.full(len(sources), index, np.int32))
+        examples = stream(
+            3, np.concatenate(photos), np.concatenate(targets), np.concatenate(indices)
+        )
+        pairs = examples.map(
+            lambda example, seeds: (
+                *_flip_together(
+                    seeds, to_model_range_tf(example[0]), to_model_range_tf(example[1])
+                ),
+                example[2],
             ),
             num_parallel_calls=autotune,
         )
@@ -165,6 +190,42 @@ def _multistyle_from_folders(config, common):
     return pairs.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+def _paired_styles_from_folders(config, batch, still):
+    """(photo, target, style index) batches from `photo/` plus one sub-folder per style whose
+    files are the photos' stylisations, matched by file name (`photo/x.jpg` with
+    `ink/x.png`); every style is drawn equally often, by a seeded choice."""
+    from keras_styletransfer.data import translation as folders
+
+    content_name = "photo"
+    if not os.path.isdir(os.path.join(config.data, content_name)):
+        raise InputError(
+            f"paired multi-style training on a folder needs {content_name}/ (the photos) and one "
+            f"sub-folder per style with each photo's stylisation under the same file name; "
+            f"{config.data!r} has no {content_name}/."
+        )
+    per_style = []
+    for index, style in enumerate(config.styles):
+        pairs = folders.from_paired_folder(
+            config.data,
+            layout="two_folders",
+            folder_names=(content_name, style),
+            **{**batch, "batch_size": 1, "seed": config.seed + index},
+        )
+        per_style.append(pairs.unbatch().map(lambda a, b, i=index: (a, b, tf.constant(i))))
+    dataset = tf.data.Dataset.sample_from_datasets(per_style, seed=config.seed)
+    sources, _ = _first_images(
+        folders.from_paired_folder(
+            config.data,
+            layout="two_folders",
+            folder_names=(content_name, config.styles[0]),
+            **still,
+        ),
+        PREVIEW_COUNT,
+    )
+    dataset = dataset.batch(config.batch_size, drop_remainder=True)
+    return dataset.prefetch(tf.data.AUTOTUNE), Previews(sources)
+
+
 def build_folder_dataset(config):
     """Training batches and preview images from a folder or TFDS (`config.data`).
 
@@ -214,6 +275,8 @@ def build_folder_dataset(config):
             split = "test" if has_test else "train"
             preview = folders.from_unpaired_folder(data, split=split, **still)
         return dataset.prefetch(tf.data.AUTOTUNE), Previews(_first_images(preview, 8)[0])
+    if config.family == "multistyle_paired":
+        return _paired_styles_from_folders(config, batch, still)
     dataset = _multistyle_from_folders(config, common)
     photos, _ = from_style_folders(data, **still)
     content_index = sorted([*config.styles, "photo"]).index("photo")
@@ -289,7 +352,13 @@ class TranslationRecipe(Recipe):
             metrics.update(data=config.data, styles={})
             shown = self.previews.content
         write_json(os.path.join(run_dir, "metrics.json"), metrics)
-        self.save_grid(model, os.path.join(run_dir, "results.png"))
+        results = os.path.join(run_dir, "results.png")
+        if data is not None:  # held-out photos at 512 px in every style, each also on its own
+            pictures.save_style_sheet(
+                model, config, results, images_dir=os.path.join(run_dir, "results")
+            )
+        else:
+            self.save_grid(model, results)
         pictures.save_patch_map(model, shown, os.path.join(run_dir, "patch_map.png"))
         pictures.save_explanations(model, config, shown, os.path.join(run_dir, "explanations"))
         pictures.save_loss_curves(history, os.path.join(run_dir, "loss_curves.png"))

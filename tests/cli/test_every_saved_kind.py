@@ -21,7 +21,7 @@ FUSED = {
     "fused_interpolate": ["--models", "pix2pix", "pix2pix", "--mode", "interpolate"],
     "fused_blend": ["--models", "multistyle", "--mode", "blend", "--weights", "ink=0.3,oil=0.7"],
 }
-STYLE_OPTIONS = {"multistyle": ["--style", "ink"]}
+STYLE_OPTIONS = {"multistyle": ["--style", "ink"], "multistyle_paired": ["--style", "ink"]}
 
 
 def run_cli(*argv):
@@ -35,7 +35,7 @@ def run_cli(*argv):
 def saved(tmp_path_factory):
     root = tmp_path_factory.mktemp("kinds")
     paths = {}
-    for family in ("gan", "pix2pix", "cyclegan", "multistyle"):
+    for family in ("gan", "pix2pix", "cyclegan", "multistyle", "multistyle_paired"):
         model = tiny_wrapper(family, seed=2)
         model.compile()
         paths[family] = str(root / f"{family}.keras")
@@ -58,7 +58,7 @@ def saved(tmp_path_factory):
     return paths
 
 
-IMAGE_KINDS = ["pix2pix", "cyclegan", "multistyle", "generator", *FUSED]
+IMAGE_KINDS = ["pix2pix", "cyclegan", "multistyle", "multistyle_paired", "generator", *FUSED]
 
 
 @pytest.mark.parametrize("kind", IMAGE_KINDS)

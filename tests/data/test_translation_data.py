@@ -1,7 +1,6 @@
-"""Data for image-to-image translation: styles, the offline style set, folder layouts, TFDS, and
+"""Data for image-to-image translation: folder layouts, TFDS, pipeline options, and
 every bad input's handling."""
 
-import json
 import logging
 import os
 import time
@@ -11,19 +10,13 @@ import pytest
 from PIL import Image
 
 from keras_styletransfer.data import (
-    MANIFEST,
-    STYLES,
     PipelineOptions,
-    apply_style,
     from_paired_folder,
     from_single_folder,
     from_style_folders,
     from_tfds_cycle_gan,
     from_unpaired_folder,
-    load_offline_style_set,
-    write_manifest,
 )
-from keras_styletransfer.data.offline_photos import PHOTO_NAMES, load_photo, photo_path
 from keras_styletransfer.errors import DataSourceError, InputError
 
 SMALL = {"load_size": 14, "crop_size": 10}
@@ -46,137 +39,7 @@ def batches(dataset):
     return list(dataset.as_numpy_iterator())
 
 
-# ----------------------------------------------------------------------------- styles
-
-
-def test_styles_are_deterministic_across_calls_and_thread_counts():
-    import cv2
-
-    image = np.ascontiguousarray(load_photo("coffee")[100:132, 200:232])
-    threads = cv2.getNumThreads()
-    try:
-        for name in STYLES:
-            first, second = apply_style(name, image), apply_style(name, image)
-            cv2.setNumThreads(1)
-            single = apply_style(name, image)
-            cv2.setNumThreads(2)
-            double = apply_style(name, image)
-            cv2.setNumThreads(threads)
-            assert first.shape == image.shape and first.dtype == np.uint8, name
-            for other in (second, single, double):
-                np.testing.assert_array_equal(first, other, err_msg=name)
-            assert not np.array_equal(first, image), name
-    finally:
-        cv2.setNumThreads(threads)
-    sketch = apply_style("pencil", image)
-    np.testing.assert_array_equal(sketch[..., 0], sketch[..., 2])  # gray, as documented
-    np.testing.assert_array_equal(
-        apply_style("watercolor", image), apply_style("watercolour", image)
-    )
-
-
-def test_unknown_style_or_bad_image_is_explained():
-    with pytest.raises(
-        InputError, match=r"unknown style 'oil'.*'pencil'.*'watercolour'.*'cartoon'"
-    ):
-        apply_style("oil", np.zeros((8, 8, 3), np.uint8))
-    with pytest.raises(InputError, match=r"RGB uint8 image of shape \(H, W, 3\).*float64"):
-        apply_style("pencil", np.zeros((8, 8, 3)))
-    with pytest.raises(InputError, match="unknown style"):
-        load_offline_style_set(size=16, styles=("pencil", "oil"), cache_dir=False)
-
-
-# ----------------------------------------------------------------------------- offline set
-
-
-@pytest.fixture(scope="module")
-def style_set_and_cache(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    started = time.perf_counter()
-    data = load_offline_style_set(
-        size=16, crops_per_photo=3, test_crops_per_photo=2, seed=5, cache_dir=str(cache)
-    )
-    return data, cache, time.perf_counter() - started
-
-
-def test_offline_style_set_shapes_and_exact_targets(style_set_and_cache):
-    data, _, _ = style_set_and_cache
-    assert data.styles == ("pencil", "watercolour", "cartoon")
-    assert data.train_content.shape == (9, 16, 16, 3) and data.train_content.dtype == np.uint8
-    assert data.train_style_photos.shape == (9, 16, 16, 3)
-    assert data.test_content.shape == (2, 16, 16, 3) and data.test_crops.shape == (4, 16, 16, 3)
-    for name in data.styles:
-        for inputs, targets in (
-            (data.train_content, data.train_paired[name]),
-            (data.train_style_photos, data.train_style[name]),
-            (data.test_content, data.test_targets[name]),
-            (data.test_crops, data.test_crop_targets[name]),
-        ):
-            assert targets.shape == inputs.shape
-            # Crop, then stylise: every target is the exact style of the model's input.
-            np.testing.assert_array_equal(targets[0], apply_style(name, inputs[0]))
-    assert data.train_content.reshape(9, -1).std(axis=1).min() > 1  # real crops, not blank
-    images, indices = data.style_images_and_indices()
-    assert images.shape == (27, 16, 16, 3) and indices.tolist() == [0] * 9 + [1] * 9 + [2] * 9
-    assert not data.train_content.flags.writeable
-
-
-def test_offline_style_set_keeps_test_content_and_style_photos_apart(style_set_and_cache):
-    data, _, _ = style_set_and_cache
-    content = set(data.train_content_sources.tolist())
-    style = set(data.train_style_sources.tolist())
-    test = set(data.test_sources.tolist()) | set(data.test_crop_sources.tolist())
-    assert content and style and test
-    assert not content & style and not test & (content | style)
-    assert sorted(content | style | test) == list(range(len(PHOTO_NAMES)))
-    assert data.sources_of("test") == ["chelsea", "grace_hopper"]
-    # Held-out photos never appear among the training crops, even by pixels.
-    training = {
-        crop.tobytes() for crop in np.concatenate([data.train_content, data.train_style_photos])
-    }
-    assert not any(image.tobytes() in training for image in data.test_content)
-
-
-def test_offline_style_set_is_cached_by_parameters(style_set_and_cache):
-    data, cache, cold = style_set_and_cache
-    files = os.listdir(cache)
-    assert len(files) == 1 and files[0].endswith(".npz")
-    started = time.perf_counter()
-    again = load_offline_style_set(
-        size=16, crops_per_photo=3, test_crops_per_photo=2, seed=5, cache_dir=str(cache)
-    )
-    warm = time.perf_counter() - started
-    assert warm < cold
-    np.testing.assert_array_equal(again.train_style["cartoon"], data.train_style["cartoon"])
-    one_style = load_offline_style_set(
-        size=16, styles="pencil", crops_per_photo=3, test_crops_per_photo=2, seed=5, cache_dir=False
-    )
-    np.testing.assert_array_equal(one_style.train_content, data.train_content)
-    assert len(os.listdir(cache)) == 1  # cache_dir=False writes nothing
-    (cache / files[0]).write_bytes(b"truncated")  # a broken cache file is rebuilt, not fatal
-    rebuilt = load_offline_style_set(
-        size=16, crops_per_photo=3, test_crops_per_photo=2, seed=5, cache_dir=str(cache)
-    )
-    np.testing.assert_array_equal(rebuilt.test_targets["pencil"], data.test_targets["pencil"])
-
-
-def test_manifest_lists_every_photo_with_a_licence_and_the_real_file(tmp_path, style_set_and_cache):
-    data, _, _ = style_set_and_cache
-    path = write_manifest(str(tmp_path / "manifest.json"))
-    with open(path, encoding="utf-8") as file:
-        written = json.load(file)
-    assert written == MANIFEST
-    by_name = {entry["name"]: entry for entry in written}
-    used = set()
-    for part in ("train_content", "train_style", "test", "test_crops"):
-        used |= set(data.sources_of(part))
-    assert used == set(by_name) == set(PHOTO_NAMES)
-    for entry in written:
-        assert entry["licence"] and entry["package"] and entry["loader"] and entry["description"]
-        assert os.path.exists(photo_path(entry["name"]))
-    from skimage import data as skimage_data  # the loader the manifest names, same pixels
-
-    np.testing.assert_array_equal(load_photo("astronaut"), skimage_data.astronaut())
+# Styles and the offline style set: tests/data/test_styles.py and test_offline_photos.py.
 
 
 # ----------------------------------------------------------------------------- paired folders

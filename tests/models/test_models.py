@@ -216,14 +216,21 @@ def test_seeded_leaves_python_random_and_keras_global_seed_state_unchanged():
 def test_translation_presets_build_todays_architectures_uncompiled():
     from keras_styletransfer.models.cyclegan import CycleGAN
     from keras_styletransfer.models.multistyle import MultiStyleGAN
+    from keras_styletransfer.models.multistyle_paired import PairedMultiStyle, StyleUNetGenerator
     from keras_styletransfer.models.pix2pix import Pix2Pix
     from keras_styletransfer.models.presets import TRANSLATION_PRESETS, get_translation_preset
 
-    assert set(TRANSLATION_PRESETS) == {"pix2pix_unet", "cyclegan_resnet6", "multistyle"}
+    assert set(TRANSLATION_PRESETS) == {
+        "pix2pix_unet",
+        "cyclegan_resnet6",
+        "multistyle",
+        "multistyle_paired",
+    }
     for family, name in [
         ("pix2pix", "pix2pix_unet"),
         ("cyclegan", "cyclegan_resnet6"),
         ("multistyle", "multistyle"),
+        ("multistyle_paired", "multistyle_paired"),
     ]:
         preset = get_translation_preset(family)
         assert preset is get_translation_preset(name) and preset.family == family
@@ -234,6 +241,7 @@ def test_translation_presets_build_todays_architectures_uncompiled():
     assert isinstance(pix2pix.generator, generators.UNetGenerator)
     unet = pix2pix.generator.get_config()
     assert (unet["num_downsamplings"], unet["filters"], unet["max_filters"]) == (3, 4, 32)
+    assert unet["upsampling"] == "resize"  # new runs; saved models keep their transpose layers
     patch = pix2pix.discriminator
     assert isinstance(patch, discriminators.PatchGANDiscriminator) and patch.name == "patchgan"
     patch_config = patch.get_config()
@@ -260,6 +268,19 @@ def test_translation_presets_build_todays_architectures_uncompiled():
     assert multistyle.generator.get_config()["num_styles"] == 3
     assert multistyle.discriminator.get_config()["num_styles"] == 3
 
+    paired = get_translation_preset("multistyle_paired").build(64, 4, ("pencil", "cartoon"), 3)
+    assert isinstance(paired, PairedMultiStyle) and paired.style_names == ["pencil", "cartoon"]
+    assert paired.generator_style_names == ["pencil", "cartoon"]  # no content slot
+    generator = paired.generator.get_config()
+    assert isinstance(paired.generator, StyleUNetGenerator)
+    assert generator["num_styles"] == 2 and generator["num_downsamplings"] == 4  # 64 -> 4x4
+    assert (generator["upsampling"], generator["norm"]) == ("resize", "batch")
+    patch_config = paired.discriminator.get_config()
+    assert patch_config["conditional"] is True and patch_config["condition_channels"] == 5
+    assert (patch_config["num_layers"], patch_config["norm"]) == (2, "batch")
+    with pytest.raises(ValueError, match="one or more styles"):
+        get_translation_preset("multistyle_paired").build(64, 4, ())
+
     with pytest.raises(ValueError, match=r"unknown translation preset 'stargan'.*cyclegan"):
         get_translation_preset("stargan")
     with pytest.raises(ValueError, match="image_size"):
@@ -272,7 +293,9 @@ def test_translation_presets_are_seeded_like_set_random_seed():
 
     keras.utils.set_random_seed(4)
     # Today's architecture, built after a global reseed: the weights the run used to get.
-    unet = generators.UNetGenerator(num_downsamplings=2, filters=4, max_filters=32)
+    unet = generators.UNetGenerator(
+        num_downsamplings=2, filters=4, max_filters=32, upsampling="resize"
+    )
     patch = PatchGANDiscriminator(
         num_layers=2, filters=4, conditional=True, norm="batch", name="patchgan"
     )
@@ -318,10 +341,14 @@ def _family_models_and_batches():
             get_translation_preset("multistyle").build(16, 4, styles, seed=0),
             (pictures(), pictures(), np.array([0, 1, 0, 1], "int32")),
         ),
+        "multistyle_paired": (
+            get_translation_preset("multistyle_paired").build(16, 4, styles, seed=0),
+            (pictures(), pictures(), np.array([0, 1, 0, 1], "int32")),
+        ),
     }
 
 
-FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle")
+FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle", "multistyle_paired")
 
 
 @pytest.fixture(scope="module")

@@ -252,8 +252,8 @@ def test_fine_tune_command_writes_a_run_directory(tmp_path, cache, capsys):
 
 def test_bad_inputs_are_reported(tmp_path, cache):
     model, _ = tiny_pix2pix()
-    with pytest.raises(InputError, match="unknown style 'oil'"):
-        ft.fine_tune(model, "oil", steps=1)
+    with pytest.raises(InputError, match="unknown style 'sepia'"):
+        ft.fine_tune(model, "sepia", steps=1)
     with pytest.raises(InputError, match="images must be an integer from 1 to 192"):
         ft.fine_tune(model, "pencil", steps=1, images=500, image_size=32)
     with pytest.raises(InputError, match="not found"):

@@ -84,7 +84,7 @@ def test_translation_configs_are_checked_before_any_work():
     with pytest.raises(InputError, match="learns one style per model"):
         validate_translation_config(tiny("pix2pix", ("pencil", "cartoon")))
     with pytest.raises(InputError, match="unknown or missing style"):
-        validate_translation_config(tiny("multistyle", ("oil",)))
+        validate_translation_config(tiny("multistyle", ("sepia",)))
     with pytest.raises(InputError, match="multiple of 32"):
         validate_translation_config(tiny("pix2pix", image_size=48))
 
@@ -151,10 +151,10 @@ def test_train_style_then_evaluate_then_stylize_from_the_command_line(tmp_path, 
         "--model",
         f"{run_dir}/final.keras",
         "--style",
-        "oil",
+        "sepia",
         "--out",
-        str(tmp_path / "out_oil"),
+        str(tmp_path / "out_sepia"),
         str(photo),
         env=env,
     )
-    assert unknown.returncode == 2 and "unknown style 'oil'" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown style 'sepia'" in unknown.stderr

@@ -1,0 +1,1 @@
+"""The benchmark suite (`make bench`, `python benchmarks/run_all.py --help`); not installed."""

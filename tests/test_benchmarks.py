@@ -1,0 +1,104 @@
+"""The benchmark suite: FLOP rule, statistics, report; a smoke run of `--quick` (no timed test)."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from benchmarks import cases, run_all
+from benchmarks.flops import forward_flops, step_flops
+from benchmarks.protocol import Contender, paired_ratio, summarise
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_forward_rule_counts_convolutions_transposed_convolutions_and_matmuls_by_hand():
+    conv = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, strides=2)])
+    # 3x3 output positions (valid, stride 2), each 3*3*3 multiply-adds per output channel.
+    assert forward_flops(conv, (2, 8, 8, 3)) == 2 * 2 * 3 * 3 * (3 * 3 * 3) * 4
+    transposed = keras.Sequential(
+        [keras.Input((4, 4, 5)), keras.layers.Conv2DTranspose(6, 3, strides=2, padding="same")]
+    )
+    # Each input pixel scatters a 3x3x6 kernel per input channel.
+    assert forward_flops(transposed, (1, 4, 4, 5)) == 2 * 4 * 4 * 3 * 3 * 5 * 6
+    dense = keras.Sequential([keras.Input((7,)), keras.layers.Dense(5), keras.layers.ReLU()])
+    assert forward_flops(dense, (3, 7)) == 2 * 3 * 7 * 5
+    assert step_flops(differentiated=[(10, 2)], forward_only=[(4, 1)]) == 64
+
+
+def test_statistics_and_ratios_of_interleaved_rounds():
+    stats = summarise([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert stats["median"] == 3.0 and stats["min"] == 1.0 and stats["max"] == 100.0
+    assert stats["rounds"] == 5
+    assert paired_ratio([2.0, 4.0, 6.0], [1.0, 1.0, 2.0]) == 3.0
+
+    def contender(name, role):
+        return Contender(name, lambda: None, 1e9, role)
+
+    timings = {
+        "ours": {"seconds": [1.0, 1.0, 1.0]},
+        "ours_xla": {"seconds": [0.5, 0.5, 0.5]},
+        "peer": {"seconds": [3.0, 3.0, 3.0]},
+        "peer_xla": {"seconds": [2.0, 2.0, 2.0]},
+    }
+    found = cases.ratios(
+        [
+            contender("ours", "ours"),
+            contender("ours_xla", "ours"),
+            contender("peer", "peer"),
+            contender("peer_xla", "peer"),
+        ],
+        timings,
+    )
+    assert found["ours"] == "ours" and found["ours_best"] == "ours_xla"
+    best = found["per_peer_best_setting"]["peer"]
+    assert best == {"peer_setting": "peer_xla", "speedup": 2.0, "speedup_ours_best": 4.0}
+    assert found["per_peer"]["peer"]["speedup_paired"] == 3.0
+
+
+def test_unknown_workloads_are_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit):
+        run_all.main(["--workloads", "W1,W9"])
+    assert "unknown workloads ['W9']" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_suite_runs_and_writes_well_formed_json(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "benchmarks/run_all.py", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (path,) = glob.glob(str(tmp_path / "bench-*-quick.json"))
+    with open(path) as file:
+        report = json.load(file)
+    assert report["schema_version"] == run_all.SCHEMA_VERSION
+    assert report["mode"] == "quick"
+    assert report["machine"]["cpu_model"] and report["machine"]["versions"]["tensorflow"]
+    assert {case["workload"] for case in report["cases"]} == set(run_all.WORKLOADS)
+    for case in report["cases"]:
+        assert "error" not in case, case
+        for name, row in case["contenders"].items():
+            assert row["median"] > 0 and row["rounds"] == report["settings"]["rounds"], name
+            assert row["gflop"] is None or row["gflop"] > 0
+        if case["contenders"]:
+            assert case["peak_gflops"] > 0
+            assert case["peak_before"]["numpy"] > 0 and case["peak_after"]["tensorflow"] > 0
+    by_name = {case["case"]: case for case in report["cases"]}
+    assert by_name["W1 CycleGAN step"]["ratios"]["per_peer_best_setting"]["keras_io"]
+    assert by_name["W5 DCGAN step"]["ratios"]["per_peer_best_setting"]["documents_loop"]
+    for row in by_name["W6 peak memory of stylize()"]["memory"].values():
+        assert row["peak_rss_gib"] > 0
+    for case in report["cases"]:
+        for row in (case.get("first_steps") or {}).values():
+            assert row["first_step_seconds"] > 0
+    # The table on stdout names every case.
+    for case in report["cases"]:
+        assert case["case"] in done.stdout
