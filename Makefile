@@ -52,6 +52,8 @@ quality: $(STAMP)
 # Train the shipped multi-style model longer than the demo can, then install its generator in
 # keras_styletransfer/weights/ (see keras_styletransfer/serving/pretrained.py).
 PRETRAIN_DIR ?= saved_models/pretrain
+PRETRAIN_ARGS ?= --family multistyle_paired --styles watercolour,cartoon,pencil,ink,oil \
+	--epochs 250 --steps-per-epoch 100 --learning-rate 1e-3 --seed 0
 pretrain: $(STAMP)
 	$(BIN)/keras-styletransfer train-style $(PRETRAIN_ARGS) --run-dir $(PRETRAIN_DIR)
 	$(BIN)/python -m keras_styletransfer.serving.pretrained --install $(PRETRAIN_DIR) --overwrite

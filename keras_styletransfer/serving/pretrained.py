@@ -23,14 +23,21 @@ import sys
 from keras_styletransfer.errors import DataSourceError, InputError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
+# Another folder of shipped weights (tests, a site-wide install); read at each call.
+WEIGHTS_ENV = "KERAS_STYLETRANSFER_WEIGHTS"
 GENERATOR_FILE = "multistyle_generator.keras"
 CARD_FILE = "multistyle_card.json"
+
+
+def weights_folder(weights_dir=None):
+    """`weights_dir`, else `$KERAS_STYLETRANSFER_WEIGHTS`, else the package's `weights/`."""
+    return weights_dir or os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR
 
 
 def pretrained_files(weights_dir=None):
     """`(generator_path, card_path)` of the shipped model, or `DataSourceError` saying how to
     make them when this installation has none."""
-    weights_dir = weights_dir or WEIGHTS_DIR
+    weights_dir = weights_folder(weights_dir)
     generator = os.path.join(weights_dir, GENERATOR_FILE)
     card = os.path.join(weights_dir, CARD_FILE)
     if not (os.path.isfile(generator) and os.path.isfile(card)):
@@ -73,7 +80,7 @@ def install(run_dir, weights_dir=None, overwrite=False):
 
     Args:
         run_dir: str. A finished train-style run (config.json, generator.keras, metrics.json).
-        weights_dir: str. Defaults to the package's `weights/` folder.
+        weights_dir: str. Defaults to `weights_folder()` (the package's `weights/`).
         overwrite: bool. Replace weights already installed. Defaults to False.
 
     Returns:
@@ -81,7 +88,7 @@ def install(run_dir, weights_dir=None, overwrite=False):
     """
     from keras_styletransfer.files import write_atomically, write_json
 
-    weights_dir = weights_dir or WEIGHTS_DIR
+    weights_dir = weights_folder(weights_dir)
     needed = ("config.json", "generator.keras", "metrics.json", "history.json")
     missing = [name for name in needed if not os.path.isfile(os.path.join(run_dir, name))]
     if missing:

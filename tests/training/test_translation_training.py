@@ -52,7 +52,12 @@ def tiny(family, styles=("pencil",), **kwargs):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("family", "styles"),
-    [("pix2pix", ("pencil",)), ("cyclegan", ("cartoon",)), ("multistyle", ("pencil", "cartoon"))],
+    [
+        ("pix2pix", ("pencil",)),
+        ("cyclegan", ("cartoon",)),
+        ("multistyle", ("pencil", "cartoon")),
+        ("multistyle_paired", ("ink", "oil")),
+    ],
 )
 def test_each_family_trains_evaluates_and_writes_its_outputs(family, styles, tmp_path, cache):
     from keras_styletransfer.training.translation import train_translation
@@ -67,8 +72,15 @@ def test_each_family_trains_evaluates_and_writes_its_outputs(family, styles, tmp
             assert -1 <= entry["ssim"] <= 1 and np.isfinite(entry["psnr"])
             # The baseline is measured, not assumed: the photo differs from its stylisation.
             assert entry["baseline_ssim"] < 0.95
-    grid = np.asarray(Image.open(tmp_path / "run" / "results.png"))
-    assert grid.shape[1] > 2 * grid.shape[0] / (8 * len(styles))  # three columns per row
+    for parts in metrics["styles"].values():  # every held-out view is scored
+        assert list(parts) == ["crops", "256", "full"]
+    # The results sheet: held-out photos at 512 px (long side), the photo and each style in a
+    # row, the exact styles below; every output also on its own at that size.
+    sheet = np.asarray(Image.open(tmp_path / "run" / "results.png"))
+    assert sheet.shape[1] >= 512 * (1 + len(styles)) and sheet.shape[0] >= 2 * 3 * 300
+    singles = sorted(os.listdir(tmp_path / "run" / "results"))
+    assert len(singles) == 3 * len(styles) + (len(styles) > 1)  # and one blend
+    assert max(Image.open(tmp_path / "run" / "results" / singles[0]).size) == 512
     assert len(result.history["g_loss"]) == 2
     import tensorflow as tf
 
@@ -76,6 +88,7 @@ def test_each_family_trains_evaluates_and_writes_its_outputs(family, styles, tmp
     served = tf.saved_model.load(str(exported))
     assert {"serving_default", "serve_uint8", "serve_bytes"} <= set(served.signatures)
     assert (tmp_path / "run" / "patch_map.png").exists() == (family != "multistyle")
+    assert os.path.getsize(tmp_path / "run" / "explanations" / "report.png") > 0
 
 
 def test_translation_configs_are_checked_before_any_work():
