@@ -22,7 +22,9 @@ def test_an_untrained_model_scores_below_the_exact_style_and_the_photo():
     # Before the judge learnt an "other" class, a judge of one style and photos called anything
     # that was not a photo the style: an untrained pix2pix scored 0.60 (every crop judged
     # watercolour), as high as the exact stylisation (0.63). Measured with the class, seed 0:
-    # untrained 0.07, photos 0.32, exact watercolour 0.27.
+    # untrained 0.07, photos 0.32, exact watercolour 0.27. On the multi-scale data (watercolour
+    # now closer to the photo), seed 0: untrained 0.233 (accuracy 0.0), photos 0.317 (0.297),
+    # exact 0.472 (0.391): the untrained outputs rank below both, and none is called the style.
     from keras_styletransfer.config import TranslationConfig
     from keras_styletransfer.data.offline_photos import load_offline_style_set
     from keras_styletransfer.evaluation import judge_on_held_out
@@ -35,9 +37,10 @@ def test_an_untrained_model_scores_below_the_exact_style_and_the_photo():
     )
     scores = judge_on_held_out(model, config, data)["watercolour"]
     untrained = scores["model"]["style_score"]
-    assert untrained < 0.5 * scores["exact_style"]["style_score"], scores
-    assert untrained < 0.5 * scores["baseline"]["style_score"], scores
-    assert scores["model"]["style_accuracy"] < 0.25, scores
+    assert untrained < 0.75 * scores["exact_style"]["style_score"], scores
+    assert untrained < scores["baseline"]["style_score"], scores
+    assert scores["model"]["style_accuracy"] < 0.1, scores
+    assert scores["exact_style"]["style_accuracy"] > 0.25, scores
 
 
 def _ramp_image(height=32, width=48):
