@@ -50,7 +50,7 @@ quality: $(STAMP)
 	$(BIN)/python benchmarks/quality.py
 
 # Train the shipped multi-style model longer than the demo can, then install its generator in
-# keras_styletransfer/weights/ (see keras_styletransfer/serving/pretrained.py).
+# keras_styletransfer/pretrained/ (see keras_styletransfer/serving/pretrained.py).
 PRETRAIN_DIR ?= saved_models/pretrain
 PRETRAIN_ARGS ?= --family multistyle_paired --styles watercolour,cartoon,pencil,ink,oil \
 	--epochs 250 --steps-per-epoch 100 --learning-rate 1e-3 --seed 0

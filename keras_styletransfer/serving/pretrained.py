@@ -4,8 +4,8 @@
 for longer than the demo can, then installs its generator here with
 `python -m keras_styletransfer.serving.pretrained --install RUN_DIR`:
 
-    keras_styletransfer/weights/multistyle_generator.keras   the generator alone (a few MB)
-    keras_styletransfer/weights/multistyle_card.json         styles, training config, time,
+    keras_styletransfer/pretrained/multistyle_generator.keras   the generator alone (a few MB)
+    keras_styletransfer/pretrained/multistyle_card.json         styles, training config, time,
                                                              held-out figures, versions
 
 `keras-styletransfer stylize --style ink photo.jpg` uses it when no `--model` is given;
@@ -22,7 +22,8 @@ import sys
 
 from keras_styletransfer.errors import DataSourceError, InputError
 
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WEIGHTS_DIR = os.path.join(PACKAGE_DIR, "pretrained")
 # Another folder of shipped weights (tests, a site-wide install); read at each call.
 WEIGHTS_ENV = "KERAS_STYLETRANSFER_WEIGHTS"
 GENERATOR_FILE = "multistyle_generator.keras"
@@ -30,7 +31,7 @@ CARD_FILE = "multistyle_card.json"
 
 
 def weights_folder(weights_dir=None):
-    """`weights_dir`, else `$KERAS_STYLETRANSFER_WEIGHTS`, else the package's `weights/`."""
+    """`weights_dir`, else `$KERAS_STYLETRANSFER_WEIGHTS`, else the package's `pretrained/`."""
     return weights_dir or os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR
 
 
@@ -80,7 +81,7 @@ def install(run_dir, weights_dir=None, overwrite=False):
 
     Args:
         run_dir: str. A finished train-style run (config.json, generator.keras, metrics.json).
-        weights_dir: str. Defaults to `weights_folder()` (the package's `weights/`).
+        weights_dir: str. Defaults to `weights_folder()` (the package's `pretrained/`).
         overwrite: bool. Replace weights already installed. Defaults to False.
 
     Returns:

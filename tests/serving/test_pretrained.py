@@ -90,7 +90,7 @@ def test_an_installed_run_is_what_stylize_uses_without_a_model(tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_the_shipped_model_beats_the_unchanged_photo_in_every_style():
-    # The weights committed in keras_styletransfer/weights/ (make pretrain), on the four
+    # The weights committed in keras_styletransfer/pretrained/ (make pretrain), on the four
     # held-out photos, whole at 256 px and at full size: for every style the outputs are
     # closer to the exact style (SSIM) than the photo is. Inference only: the same figures on
     # every run (the card records them).
