@@ -52,6 +52,28 @@ class GraphModel(keras.Model):
         return cls(**config)
 
 
+def blend_by_strength(images, styled, strength):
+    """The style generators' output: `images + strength * (styled - images)` as the layers
+    "change", "strength_map", "scaled_change" and "to_image". Strength 0 returns the input
+    exactly, 1 is exactly `styled`; the output is smooth in strength and stays in [-1, 1] for
+    strengths in [0, 1]."""
+    layers = keras.layers
+    change = layers.Subtract(name="change")([styled, images])
+    scaled = layers.Multiply(name="scaled_change")(
+        [change, layers.Reshape((1, 1, 1), name="strength_map")(strength)]
+    )
+    return layers.Add(name="to_image")([images, scaled])
+
+
+class StyleSlots:
+    """For generators taking `{"image", "style", "strength"}`: their number of style slots."""
+
+    @property
+    def style_count(self):
+        """Number of style slots (the length of the `style` input)."""
+        return self._constructor_arguments["num_styles"]
+
+
 def named_input(model, name, fallback_index):
     """The input tensor of `model` called `name` (dict inputs are not kept in call order)."""
     inputs = list(getattr(model, "inputs", None) or [])

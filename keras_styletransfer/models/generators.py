@@ -11,7 +11,13 @@ import math
 import keras
 from keras import layers
 
-from keras_styletransfer.models.base import GraphModel, as_tuple, check_dropout
+from keras_styletransfer.models.base import (
+    GraphModel,
+    StyleSlots,
+    as_tuple,
+    blend_by_strength,
+    check_dropout,
+)
 from keras_styletransfer.validation import check_positive_int
 
 _PACKAGE = "keras_styletransfer"
@@ -492,7 +498,7 @@ class UNetGenerator(GraphModel):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class StyleGenerator(GraphModel):
+class StyleGenerator(StyleSlots, GraphModel):
     """One generator for several styles: G(image, style, strength).
 
     Inputs, as a dict `{"image": ..., "style": ..., "strength": ...}` or a list in that order
@@ -588,11 +594,7 @@ class StyleGenerator(GraphModel):
             x = layers.ReLU(name=f"up{index}_relu")(norm(x, f"up{index}"))
         x = ReflectionPadding2D(3, name="head_pad")(x)
         styled = layers.Conv2D(channels, 7, activation="tanh", name="styled")(x)
-        change = layers.Subtract(name="change")([styled, images])
-        scaled = layers.Multiply(name="scaled_change")(
-            [change, layers.Reshape((1, 1, 1), name="strength_map")(strength)]
-        )
-        outputs = layers.Add(name="to_image")([images, scaled])
+        outputs = blend_by_strength(images, styled, strength)
         # A list (not a dict, which Keras flattens in sorted-key order) keeps the documented
         # order for list calls; dict calls are matched to the inputs by name.
         super().__init__(
@@ -607,8 +609,3 @@ class StyleGenerator(GraphModel):
             channels=channels,
             upsampling=upsampling,
         )
-
-    @property
-    def style_count(self):
-        """Number of style slots (the length of the `style` input)."""
-        return self._constructor_arguments["num_styles"]

@@ -15,7 +15,13 @@ from keras import layers
 from keras_styletransfer import losses as gan_losses
 from keras_styletransfer.images import image_psnr, image_ssim
 from keras_styletransfer.models.adversarial import AdversarialModel
-from keras_styletransfer.models.base import GraphModel, check_dropout, named_input
+from keras_styletransfer.models.base import (
+    GraphModel,
+    StyleSlots,
+    blend_by_strength,
+    check_dropout,
+    named_input,
+)
 from keras_styletransfer.validation import check_positive_int, check_weight
 
 _PACKAGE = "keras_styletransfer"
@@ -23,7 +29,7 @@ _NORMS = ("batch", "instance")
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class StyleUNetGenerator(GraphModel):
+class StyleUNetGenerator(StyleSlots, GraphModel):
     """pix2pix's U-Net with a style condition: G(image, style, strength) for several styles.
 
     Inputs and output exactly as `StyleGenerator`: a dict `{"image", "style", "strength"}` (or a
@@ -178,11 +184,7 @@ class StyleUNetGenerator(GraphModel):
         styled = layers.Conv2D(
             channels, 3, padding="same", activation="tanh", kernel_initializer=init, name="styled"
         )(x)
-        change = layers.Subtract(name="change")([styled, images])
-        scaled = layers.Multiply(name="scaled_change")(
-            [change, layers.Reshape((1, 1, 1), name="strength_map")(strength)]
-        )
-        outputs = layers.Add(name="to_image")([images, scaled])
+        outputs = blend_by_strength(images, styled, strength)
         super().__init__(
             inputs=[image_input, style, strength], outputs=outputs, name=name, **kwargs
         )
@@ -197,11 +199,6 @@ class StyleUNetGenerator(GraphModel):
             dropout=dropout,
             norm=norm,
         )
-
-    @property
-    def style_count(self):
-        """Number of style slots (the length of the `style` input)."""
-        return self._constructor_arguments["num_styles"]
 
 
 def style_maps(images, style):
