@@ -39,9 +39,18 @@ DISK_ERRNOS = frozenset(_DISK_ERRORS)
 RUN_MARKERS = ("config.json", "final.keras", "generator.keras", "checkpoints", "backup", "exported")
 
 
+def disk_reason(error):
+    """Why a write failed, in the package's one wording for each kind of disk failure."""
+    reason = _DISK_ERRORS.get(getattr(error, "errno", None))
+    if reason:
+        return reason
+    text = getattr(error, "strerror", None) or str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def disk_error(error, path, what="write"):
     """An `InputError` saying in one line why `what` to `path` failed and what to do."""
-    reason = _DISK_ERRORS.get(getattr(error, "errno", None)) or str(error).splitlines()[0]
+    reason = disk_reason(error)
     return InputError(
         f"could not {what} {path!r} ({reason}); free some space or choose another location "
         "(files already written there are intact)."

@@ -26,7 +26,7 @@ import sys
 
 from keras_styletransfer.cli.common import PROG, quiet_logs
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.files import DISK_ERRNOS
+from keras_styletransfer.files import DISK_ERRNOS, disk_reason
 
 # In the order `--help` lists them.
 COMMAND_MODULES = (
@@ -70,7 +70,7 @@ def _stdout_broken():
 def _stdout_failed(error):
     """Report that the command's own output could not be written (`> /dev/full`, a closed pipe)
     in one line, and keep the interpreter's final flush of stdout from failing again."""
-    reason = "the reader closed it" if isinstance(error, BrokenPipeError) else error.strerror
+    reason = "the reader closed it" if isinstance(error, BrokenPipeError) else disk_reason(error)
     with contextlib.suppress(OSError):
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
@@ -105,12 +105,14 @@ def main(argv=None):
         # A write failed (full disk, read-only, forbidden): the writers left the earlier files
         # whole; one line, not a traceback.
         message = error.strerror or str(error)
-        if error.filename is None and message == os.strerror(error.errno):  # a bare OS error
-            message = (
-                f"a write failed ({message}); free some space or write elsewhere (files already "
-                "written are intact)."
-            )
-        elif error.filename is not None:
+        if message == os.strerror(error.errno):  # the OS's own words: say it in ours
+            message = disk_reason(error)
+            if error.filename is None:
+                message = (
+                    f"a write failed ({message}); free some space or write elsewhere (files "
+                    "already written are intact)."
+                )
+        if error.filename is not None:
             message = f"could not write {error.filename!r} ({message})."
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_styletransfer import distribute
-from keras_styletransfer.files import replace_atomically
+from keras_styletransfer.files import disk_reason, replace_atomically, temporary_path
 from keras_styletransfer.images import save_image_grid, tile_images, to_uint8
 
 
@@ -247,7 +247,7 @@ class ResumableBackup(keras.callbacks.Callback):
         def failure(error):
             return (
                 f"could not write the backup of epoch {epoch + 1} to "
-                f"{self.backup_dir} ({error}); the earlier backups are intact. Free some disk "
+                f"{self.backup_dir} ({disk_reason(error)}); the earlier backups are intact. Free some disk "
                 "space and run again to resume."
             )
 
@@ -352,13 +352,12 @@ class LatestModel(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         folder = os.path.dirname(os.path.abspath(self.filepath))
         os.makedirs(folder, exist_ok=True)
-        temporary = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(self.filepath)}")
         replace_atomically(
             lambda path: self.model.save(path, overwrite=True),
-            temporary,
+            temporary_path(self.filepath),
             self.filepath,
             lambda error: (
-                f"could not write {self.filepath} after epoch {epoch + 1} ({error}); "
+                f"could not write {self.filepath} after epoch {epoch + 1} ({disk_reason(error)}); "
                 "the previous file is intact. Free some disk space and run again to resume."
             ),
         )

@@ -123,7 +123,7 @@ def test_presets_into_a_full_stdout_is_one_line():
         result = subprocess.run(
             [SCRIPT, "presets"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60
         )
-    assert_one_line_error(result, "No space left on device")
+    assert_one_line_error(result, "no space left on the device")
 
 
 @contextlib.contextmanager
@@ -200,7 +200,7 @@ def test_a_disk_filling_up_during_training_is_one_line_and_the_backup_stays(tmp_
         subprocess.run(["dd", "if=/dev/zero", f"of={disk}/filler", "bs=1M"], capture_output=True)
         _, stderr = process.communicate(timeout=600)
         result = subprocess.CompletedProcess(command, process.returncode, "", stderr.decode())
-        assert_one_line_error(result, "No space left on device")  # not a segfault (exit 139)
+        assert_one_line_error(result, "no space left on the device")  # not a segfault (exit 139)
         leftovers = [path for path in run_dir.rglob(".tmp-*")]
         assert not leftovers
         os.remove(disk / "filler")
