@@ -247,8 +247,8 @@ class ResumableBackup(keras.callbacks.Callback):
         def failure(error):
             return (
                 f"could not write the backup of epoch {epoch + 1} to "
-                f"{self.backup_dir} ({disk_reason(error)}); the earlier backups are intact. Free some disk "
-                "space and run again to resume."
+                f"{self.backup_dir} ({disk_reason(error)}); the earlier backups are intact. "
+                "Free some disk space and run again to resume."
             )
 
         # The history first: a restore keeps only the epochs its weights file has seen.
