@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from benchmarks.protocol import (
+    Contender,
     matmul_peak,
     paired_ratio,
     summarise,
@@ -151,3 +152,17 @@ def _round(value, digits=4):
 
 def skipped_line(what, why):
     return f"{what}: skipped ({why})"
+
+
+def add_torch_peer(contenders, skipped, step_class, arguments, flops, note, batch_size):
+    """Append the PyTorch reference's step (`step_class(*arguments, batch_size, threads=...)` from
+    `benchmarks.peers.torch_reference`) to `contenders`, or a skipped line when PyTorch is not
+    installed (the optional `bench` extra)."""
+    from benchmarks.peers import torch_reference
+    from benchmarks.protocol import usable_cores
+
+    if not torch_reference.available():
+        skipped.append(skipped_line("torch", "PyTorch is not installed; pip install -e '.[bench]'"))
+        return
+    step = getattr(torch_reference, step_class)(*arguments, batch_size, threads=usable_cores())
+    contenders.append(Contender("pytorch", step.step, flops, "peer", note, batch_size))

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-from benchmarks.cases import function_step, measure_case, skipped_line
+from benchmarks.cases import add_torch_peer, function_step, measure_case
 from benchmarks.flops import forward_flops
-from benchmarks.protocol import Contender, usable_cores
+from benchmarks.protocol import Contender
 
 
 def _float_images(seed, shape):
@@ -42,14 +42,10 @@ def _ours_function(generator, jit_compile=False):
     return tf.function(lambda x: generator(x, training=False), jit_compile=True)
 
 
-def _torch_line():
-    return skipped_line("torch", "PyTorch is not installed; pip install -e '.[bench]'")
-
-
 def w2(settings, log):
     import tensorflow as tf
 
-    from benchmarks.peers import kerasio_cyclegan, torch_reference
+    from benchmarks.peers import kerasio_cyclegan
     from keras_styletransfer.models.generators import ResnetGenerator
     from keras_styletransfer.seeding import seeded
 
@@ -106,22 +102,15 @@ def w2(settings, log):
                 )
             )
             skipped = []
-            if torch_reference.available():
-                step = torch_reference.ResnetInference(
-                    size, cfg["filters"], cfg["blocks"], batch_size, threads=usable_cores()
-                )
-                contenders.append(
-                    Contender(
-                        "pytorch",
-                        step.step,
-                        flops,
-                        "peer",
-                        "PyTorch reference structure, inference_mode",
-                        batch_size,
-                    )
-                )
-            else:
-                skipped.append(_torch_line())
+            add_torch_peer(
+                contenders,
+                skipped,
+                "ResnetInference",
+                (size, cfg["filters"], cfg["blocks"]),
+                flops,
+                "PyTorch reference structure, inference_mode",
+                batch_size,
+            )
             cases.append(
                 measure_case(
                     f"W2 ResNet-9 inference, batch {batch_size}",
@@ -139,7 +128,7 @@ def w2(settings, log):
 def w4(settings, log):
     import tensorflow as tf
 
-    from benchmarks.peers import tf_pix2pix, torch_reference
+    from benchmarks.peers import tf_pix2pix
     from keras_styletransfer.models.generators import UNetGenerator
     from keras_styletransfer.seeding import seeded
     from keras_styletransfer.serving.inference import stylize
@@ -221,22 +210,15 @@ def w4(settings, log):
                 )
             )
             skipped = []
-            if torch_reference.available():
-                step = torch_reference.UNetInference(
-                    size, cfg["filters"], cfg["downsamplings"], batch_size, threads=usable_cores()
-                )
-                contenders.append(
-                    Contender(
-                        "pytorch",
-                        step.step,
-                        flops,
-                        "peer",
-                        "PyTorch reference structure, inference_mode",
-                        batch_size,
-                    )
-                )
-            else:
-                skipped.append(_torch_line())
+            add_torch_peer(
+                contenders,
+                skipped,
+                "UNetInference",
+                (size, cfg["filters"], cfg["downsamplings"]),
+                flops,
+                "PyTorch reference structure, inference_mode",
+                batch_size,
+            )
             cases.append(
                 measure_case(
                     f"W4 U-Net inference, batch {batch_size}",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.cases import fit_step, function_step, measure_case, skipped_line
+from benchmarks.cases import add_torch_peer, fit_step, function_step, measure_case, skipped_line
 from benchmarks.flops import forward_flops, step_flops
-from benchmarks.protocol import Contender, usable_cores
+from benchmarks.protocol import Contender
 
 
 def _images(seed, shape):
@@ -21,10 +21,6 @@ def _adam():
     import keras
 
     return keras.optimizers.Adam(2e-4, beta_1=0.5)
-
-
-def _torch_line():
-    return skipped_line("torch", "PyTorch is not installed; pip install -e '.[bench]'")
 
 
 # --- W1 / W1b: CycleGAN -----------------------------------------------------------------------
@@ -64,7 +60,7 @@ def _xla_setting(model):
 
 
 def w1(settings, log):
-    from benchmarks.peers import kerasio_cyclegan, torch_reference
+    from benchmarks.peers import kerasio_cyclegan
 
     cfg = settings["w1"]
     size, batch_size = cfg["size"], cfg["batch_size"]
@@ -102,22 +98,15 @@ def w1(settings, log):
                 batch_size,
             )
         )
-    if torch_reference.available():
-        step = torch_reference.CycleGANStep(
-            size, cfg["filters"], cfg["blocks"], batch_size, threads=usable_cores()
-        )
-        contenders.append(
-            Contender(
-                "pytorch",
-                step.step,
-                contenders[0].flops,
-                "peer",
-                "PyTorch reference structure, eager",
-                batch_size,
-            )
-        )
-    else:
-        skipped.append(_torch_line())
+    add_torch_peer(
+        contenders,
+        skipped,
+        "CycleGANStep",
+        (size, cfg["filters"], cfg["blocks"]),
+        contenders[0].flops,
+        "PyTorch reference structure, eager",
+        batch_size,
+    )
     notes.append(
         "FLOPs per contender by the forward rule: ours 6 G + 6 D calls (D judged again in its "
         "own update, on pooled fakes), keras-io 6 G + 4 D (one D output serves both losses)."
@@ -199,7 +188,7 @@ def pix2pix_flops(model, size, batch_size):
 
 
 def w3(settings, log):
-    from benchmarks.peers import tf_pix2pix, torch_reference
+    from benchmarks.peers import tf_pix2pix
 
     cfg = settings["w3"]
     size, batch_size = cfg["size"], cfg["batch_size"]
@@ -234,22 +223,15 @@ def w3(settings, log):
                 batch_size,
             )
         )
-    if torch_reference.available():
-        step = torch_reference.Pix2PixStep(
-            size, cfg["filters"], cfg["downsamplings"], batch_size, threads=usable_cores()
-        )
-        contenders.append(
-            Contender(
-                "pytorch",
-                step.step,
-                contenders[0].flops,
-                "peer",
-                "PyTorch reference structure, eager",
-                batch_size,
-            )
-        )
-    else:
-        skipped.append(_torch_line())
+    add_torch_peer(
+        contenders,
+        skipped,
+        "Pix2PixStep",
+        (size, cfg["filters"], cfg["downsamplings"]),
+        contenders[0].flops,
+        "PyTorch reference structure, eager",
+        batch_size,
+    )
     notes = [
         "FLOPs: ours G + 3 D calls (D judges the fake pair again in G's update), the "
         "tutorial G + 2 D (one D output serves both losses)."

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 from benchmarks import cases, run_all
@@ -102,3 +103,21 @@ def test_quick_suite_runs_and_writes_well_formed_json(tmp_path):
     # The table on stdout names every case.
     for case in report["cases"]:
         assert case["case"] in done.stdout
+
+
+@pytest.mark.parametrize("step_class", ["CycleGANStep", "Pix2PixStep"])
+def test_the_pytorch_reference_steps_update_their_networks(step_class):
+    # Only where the optional `bench` extra is installed: the peer must really train (a step
+    # that changed nothing would flatter our ratio).
+    pytest.importorskip("torch")
+    from benchmarks.peers import torch_reference
+
+    arguments = (32, 8, 2) if step_class == "CycleGANStep" else (32, 8, 5)
+    step = getattr(torch_reference, step_class)(*arguments, 1, threads=1)
+    network = step.g_a if step_class == "CycleGANStep" else step.g
+    before = [p.detach().clone() for p in network.parameters()]
+    losses = [step.step() for _ in range(3)]
+    assert all(np.isfinite(losses))
+    pairs = zip(network.parameters(), before, strict=True)
+    changed = [not bool((p.detach() == b).all()) for p, b in pairs]
+    assert sum(changed) >= len(changed) // 2

@@ -204,7 +204,7 @@ class CycleGANStep:
             )
             loss_d.backward()
         self.opt_d.step()
-        return float(loss_g)
+        return float(loss_g.detach())
 
 
 class Pix2PixStep:
@@ -247,7 +247,7 @@ class Pix2PixStep:
         )
         loss_g.backward()
         self.opt_g.step()
-        return float(loss_g)
+        return float(loss_g.detach())
 
 
 class _Inference:
