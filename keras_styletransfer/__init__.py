@@ -25,6 +25,7 @@ _EXPORTS = {
     "GAN": "keras_styletransfer.models.gan",
     "Pix2Pix": "keras_styletransfer.models.pix2pix",
     "CycleGAN": "keras_styletransfer.models.cyclegan",
+    "CUT": "keras_styletransfer.models.cut",
     "PairedMultiStyle": "keras_styletransfer.models.multistyle_paired",
     "StyleUNetGenerator": "keras_styletransfer.models.multistyle_paired",
     "MultiStyleGAN": "keras_styletransfer.models.multistyle",

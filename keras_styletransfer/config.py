@@ -13,7 +13,9 @@ import json
 import os
 
 # Families of image-to-image runs (each has a default translation preset of that name).
-TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle", "multistyle_paired")
+TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle", "multistyle_paired", "cut", "fastcut")
+# Families trained on two independent streams (photos, paintings) of one style.
+UNPAIRED_FAMILIES = ("cyclegan", "cut", "fastcut")
 
 # Fields that may change when an interrupted run is started again; any other change would load
 # the backup into a different model or data stream. The strategy may change: the global batch,
@@ -118,8 +120,9 @@ class TranslationConfig(RunConfig):
 
     Args:
         family: str. "pix2pix" (paired), "cyclegan" (unpaired), "multistyle" (unpaired, one
-            generator for every style) or "multistyle_paired" (paired, one generator for every
-            style). Defaults to "pix2pix".
+            generator for every style), "multistyle_paired" (paired, one generator for every
+            style), "cut" or "fastcut" (unpaired, contrastive: one generator, no cycle; the
+            CycleGAN data layout). Defaults to "pix2pix".
         styles: tuple of str. One style for pix2pix and CycleGAN; one or more for multistyle
             and multistyle_paired.
             Defaults to ("pencil",).
@@ -135,7 +138,9 @@ class TranslationConfig(RunConfig):
             multistyle: one sub-folder per style plus `photo/` for the content photos), or
             "tfds:cycle_gan/<config>" (CycleGAN, prepared locally). With a folder, `styles`
             names the style (pix2pix, CycleGAN) or must match the style sub-folders
-            (multistyle). Defaults to "offline".
+            (multistyle). "restoration": the offline photos degraded per restoration task
+            (multistyle_paired only; `styles` are then tasks of `data.restoration.TASKS`).
+            Defaults to "offline".
         Other fields: see `RunConfig`.
     """
 

@@ -320,6 +320,25 @@ def l1_loss(targets, outputs):
     return per_example_mean(tf.abs(targets - outputs))
 
 
+def l2_loss(targets, outputs):
+    """Mean squared error per example, mean (y - G(x))^2 over pixels and channels.
+
+    The reconstruction term of restoration models scored by PSNR (the mean squared error's own
+    measure): a residual generator that starts as the identity leaves it under this term, where
+    under L1 it stayed at the identity on denoising (whose per-pixel median correction is 0).
+
+    Args:
+        targets: tensor `(batch, ...)`.
+        outputs: tensor of the same shape.
+
+    Returns:
+        A `(batch,)` tensor.
+    """
+    targets = tf.convert_to_tensor(targets)
+    outputs = tf.cast(tf.convert_to_tensor(outputs), targets.dtype)
+    return per_example_mean(tf.square(targets - outputs))
+
+
 def style_classification_loss(style_indices, style_logits):
     """Cross-entropy of an auxiliary style classifier per example (AC-GAN / StarGAN).
 
@@ -548,3 +567,41 @@ def locality_penalty(source_images, output_images, mask):
     change = tf.abs(tf.cast(output_images, tf.float32) - tf.cast(source_images, tf.float32))
     outside = (1.0 - tf.stop_gradient(tf.cast(mask, tf.float32))) * change
     return tf.reduce_mean(outside, axis=[1, 2, 3])
+
+
+# --- contrastive term (CUT / FastCUT) ---------------------------------------------------------
+
+
+def patch_nce_loss(query_features, key_features, temperature=0.07):
+    """PatchNCE: each output patch must pick its own input patch among the image's others.
+
+    For every location i of one image, the query q_i (a feature of G(x) at i) is scored against
+    the key k_i of the input x at the same location (the positive) and the keys k_j, j != i, of
+    the other sampled locations of the *same* image (the negatives); the loss is the
+    cross-entropy of choosing the positive: `-log(exp(q_i.k_i / t) / sum_j exp(q_i.k_j / t))`.
+    Features are L2-normalised first; the keys are held constant (no gradient), and the
+    self-similarity q_i.k_i appears once (as the positive; its copy among the negatives is
+    replaced by -10, as in the reference implementation).
+
+    Args:
+        query_features: tensor `(batch, patches, channels)`. Features of G(x).
+        key_features: tensor of the same shape. Features of x at the same locations.
+        temperature: float. tau. Defaults to 0.07.
+
+    Returns:
+        A float32 tensor `(batch,)`: the mean over the image's patches.
+
+    References:
+        Park et al., "Contrastive Learning for Unpaired Image-to-Image Translation", 2020,
+        eq. 2-3.
+    """
+    query = tf.math.l2_normalize(tf.cast(query_features, tf.float32), axis=-1)
+    key = tf.stop_gradient(tf.math.l2_normalize(tf.cast(key_features, tf.float32), axis=-1))
+    positive = tf.reduce_sum(query * key, axis=-1, keepdims=True)  # (B, P, 1)
+    negative = tf.matmul(query, key, transpose_b=True)  # (B, P, P)
+    patches = tf.shape(negative)[1]
+    diagonal = tf.eye(patches, dtype=tf.bool)[None]
+    negative = tf.where(diagonal, tf.constant(-10.0), negative)
+    logits = tf.concat([positive, negative], axis=-1) / temperature
+    per_patch = tf.reduce_logsumexp(logits, axis=-1) - logits[..., 0]
+    return tf.reduce_mean(per_patch, axis=-1)

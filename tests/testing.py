@@ -143,10 +143,14 @@ def tiny_wrapper(family, seed=0):
             num_layers=1, filters=4, conditional=True, condition_channels=5, name="patchgan"
         )
         return PairedMultiStyle(tiny_style_unet(2), discriminator, ["ink", "oil"], seed=seed)
+    if family == "cut":
+        return models.CUT(
+            tiny_resnet("generator"), tiny_patchgan("discriminator"), num_patches=16, seed=seed
+        )
     raise ValueError(f"unknown family {family!r}")
 
 
-FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle", "multistyle_paired")
+FAMILIES = ("gan", "pix2pix", "cyclegan", "multistyle", "multistyle_paired", "cut")
 
 
 def tiny_batch(family, count=2, seed=0):
@@ -228,6 +232,10 @@ def _networks():
         "PatchGANDiscriminator": (tiny_patchgan, image),
         "GlobalPoolDiscriminator": (tiny_style_discriminator, image),
         "MixtureGenerator": (_mixture, image),
+        "PatchProjection": (
+            lambda: models.PatchProjection(channels=(3, 8), units=4),
+            lambda: [np.ones((2, 5, 3), np.float32), np.ones((2, 5, 8), np.float32)],
+        ),
         "StyleBlendGenerator": (_style_blend, image),
     }
 
@@ -243,6 +251,7 @@ WRAPPER_CLASSES = {
     "CycleGAN": "cyclegan",
     "MultiStyleGAN": "multistyle",
     "PairedMultiStyle": "multistyle_paired",
+    "CUT": "cut",
 }
 
 # Registered classes that are not models: layers and schedules, tested through the networks that

@@ -1,4 +1,6 @@
-"""What the commands share: argument types, common options, and loading TensorFlow quietly.
+"""What the commands share: argument types, common options, help examples (`examples`), how
+much a command says (`--quiet` / `--verbose`: `verbosity`, `detail`, `keras_verbose`), the one
+progress bar (`progress`, `ProgressBar`), and loading TensorFlow quietly.
 
 Nothing here imports TensorFlow at import time: the command line is parsed and checked first, and
 a command calls `load_tensorflow()` only once its arguments are valid.
@@ -194,6 +196,206 @@ def add_strength_argument(parser):
     )
 
 
+# --- help: example command lines ------------------------------------------------------------------
+
+
+def examples(*lines):
+    """A sub-parser's `epilog`: "examples:" and one real command line per argument (main.py keeps
+    their line breaks: every sub-parser gets `RawDescriptionHelpFormatter`).
+
+    Example:
+        commands.add_parser("sample", help=..., epilog=examples("sample --model M --out g.png"))
+    """
+    return "examples:\n" + "\n".join(f"  {PROG} {line}" for line in lines)
+
+
+# --- how much the command says: --quiet / --verbose, progress bars ------------------------------
+
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+_output = {"verbosity": NORMAL}  # set once by `main` from --quiet / --verbose
+
+
+def add_output_arguments(parser, top_level=False):
+    """`-q/--quiet` and `-v/--verbose` (dest `verbosity`: QUIET, NORMAL or VERBOSE).
+
+    `main` adds them to the top-level parser and to every sub-parser, so both
+    `keras-styletransfer --quiet stylize ...` and `keras-styletransfer stylize --quiet ...` work;
+    a sub-parser's default is SUPPRESS so it never overrides what was given before the command.
+    """
+    group = parser.add_mutually_exclusive_group()
+    default = NORMAL if top_level else argparse.SUPPRESS
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=QUIET,
+        default=default,
+        help="print nothing but errors (no results, no progress bars); the exit status says "
+        "whether it worked",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=VERBOSE,
+        default=default,
+        help="also per-item details, TensorFlow's Python warnings, and progress lines when "
+        "stderr is not a terminal",
+    )
+
+
+def set_verbosity(level):
+    """Set the command's verbosity (QUIET, NORMAL or VERBOSE); `main` calls it once."""
+    _output["verbosity"] = level
+
+
+def verbosity():
+    """The command's verbosity: QUIET (0), NORMAL (1) or VERBOSE (2)."""
+    return _output["verbosity"]
+
+
+def keras_verbose():
+    """The `verbose=` to give Keras' `fit` / `predict`: 0 when --quiet, else 1."""
+    return 0 if verbosity() == QUIET else 1
+
+
+def detail(*values):
+    """Print a detail line (stdout) only with --verbose."""
+    if verbosity() >= VERBOSE:
+        print(*values, flush=True)
+
+
+def _seconds(value):
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(int(value), 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d} min"
+    return f"{minutes // 60}:{minutes % 60:02d} h"
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr: `description [#####.....] 12/40 3.1 s, 2.0 s left`.
+
+    On a terminal the line is redrawn in place (at most ~10 times a second); when stderr is not
+    a terminal (a log file, a pipe) one line is written at the end, plus one per 10% with
+    --verbose. Nothing at all when not enabled or with --quiet. Use `progress(...)` for an
+    iterable; this class for work that reports its own steps (`update(n)`, then `close()`).
+
+    Args:
+        total: int or None. How many steps make 100% (None: a counter without a bar).
+        description: str. What is being done, e.g. "stylize". Defaults to "".
+        enabled: bool. False shows nothing (a caller's own switch). Defaults to True.
+        stream: file. Where to draw. Defaults to sys.stderr.
+    """
+
+    width = 30
+
+    def __init__(self, total=None, description="", enabled=True, stream=None):
+        import time
+
+        self._time = time.monotonic
+        self.total, self.description, self.count = total, description, 0
+        self.stream = stream or sys.stderr
+        self.enabled = bool(enabled) and verbosity() > QUIET
+        try:
+            self.live = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.live = False
+        self.started = self._last_draw = self._time()
+        self._last_tenth, self.closed = 0, False
+
+    def line(self):
+        """The bar as text (without the carriage return)."""
+        elapsed = self._time() - self.started
+        head = f"{self.description} " if self.description else ""
+        if not self.total:
+            return f"{head}{self.count} done, {_seconds(elapsed)}"
+        fraction = min(self.count / self.total, 1.0)
+        filled = round(fraction * self.width)
+        text = f"{head}[{'#' * filled}{'.' * (self.width - filled)}] {self.count}/{self.total}"
+        text += f" {_seconds(elapsed)}"
+        if 0 < self.count < self.total:
+            text += f", {_seconds(elapsed / self.count * (self.total - self.count))} left"
+        return text
+
+    def _write(self, text, end=""):
+        try:
+            self.stream.write(text + end)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or full stderr never stops the work
+            self.enabled = False
+
+    def update(self, steps=1):
+        """Count `steps` more steps done and redraw if it is time."""
+        self.count += steps
+        if not self.enabled:
+            return
+        now = self._time()
+        if self.live:
+            if now - self._last_draw >= 0.1 or (self.total and self.count >= self.total):
+                self._last_draw = now
+                self._write("\r" + self.line() + "\x1b[K")
+        elif verbosity() >= VERBOSE and self.total:
+            tenth = int(10 * self.count / self.total)
+            if tenth > self._last_tenth and self.count < self.total:
+                self._last_tenth = tenth
+                self._write(self.line(), end="\n")
+
+    def close(self):
+        """Finish the line (a terminal) or write the summary line (a log)."""
+        if self.closed:
+            return
+        self.closed = True
+        if not self.enabled:
+            return
+        if self.live:
+            self._write("\r" + self.line() + "\x1b[K", end="\n")
+        else:
+            self._write(self.line(), end="\n")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.close()
+            return
+        # An error ends the work: no bar above its one-line message (a terminal's partly drawn
+        # line is wiped).
+        if self.enabled and self.live and not self.closed:
+            self._write("\r\x1b[K")
+        self.closed = True
+
+
+def progress(iterable, total=None, description="", enabled=True):
+    """Yield the items of `iterable` while drawing a one-line progress bar on stderr.
+
+    Silent when `enabled` is False or the command runs with --quiet; see `ProgressBar`.
+
+    Args:
+        iterable: any iterable.
+        total: int or None. The number of items (default: `len(iterable)` when it has one).
+        description: str. What is being done, shown before the bar. Defaults to "".
+        enabled: bool. False shows nothing. Defaults to True.
+
+    Example:
+        for path in progress(paths, description="stylize"):
+            ...
+    """
+    if total is None:
+        try:
+            total = len(iterable)
+        except TypeError:
+            total = None
+    with ProgressBar(total, description, enabled) as bar:
+        for item in iterable:
+            yield item  # an error in the caller's loop body arrives here (GeneratorExit)
+            bar.update(1)
+
+
 # --- TensorFlow, once the arguments are valid ---------------------------------------------------
 
 
@@ -236,8 +438,9 @@ def load_tensorflow(args=None):
         import tensorflow as tf
     import absl.logging
 
-    absl.logging.set_verbosity(absl.logging.ERROR)
-    tf.get_logger().setLevel("ERROR")
+    level = "WARNING" if verbosity() >= VERBOSE else "ERROR"
+    absl.logging.set_verbosity(getattr(absl.logging, level))
+    tf.get_logger().setLevel(level)
 
 
 _held_locks = []  # run folders this process holds until it exits

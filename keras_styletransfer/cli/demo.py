@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from keras_styletransfer.cli import train, train_style
-from keras_styletransfer.cli.common import PROG, add_overwrite_argument, epochs_int
+from keras_styletransfer.cli.common import PROG, add_overwrite_argument, epochs_int, examples
 
 # One paired multi-style model for the documents' styles: 12,000 steps at 1e-3 (pix2pix's best of
 # 2e-4, 6e-4 and 1e-3; the multi-style model measured at 1e-3), about 8 minutes on 2 cores.
@@ -25,7 +25,13 @@ DIGITS_PRESET = "mnist_dcgan"
 
 def add_command(commands):
     """Add the `demo` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser("demo", help="the README's main job on the embedded data")
+    parser = commands.add_parser(
+        "demo",
+        help="the README's main job on the embedded data",
+        epilog=examples(
+            "demo", "demo --digits", "demo --epochs 10 --run-dir saved_models/quick_demo"
+        ),
+    )
     parser.add_argument("--run-dir", default=None, help="defaults to saved_models/demo")
     parser.add_argument("--epochs", type=epochs_int, default=None)
     add_overwrite_argument(

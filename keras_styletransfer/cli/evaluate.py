@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 
-from keras_styletransfer.cli.common import add_overwrite_argument, load_tensorflow
+from keras_styletransfer.cli.common import (
+    ProgressBar,
+    add_overwrite_argument,
+    examples,
+    load_tensorflow,
+)
 from keras_styletransfer.cli.train_style import print_style_metrics
 from keras_styletransfer.config import TRANSLATION_FAMILIES
 from keras_styletransfer.errors import InputError
@@ -18,7 +23,11 @@ from keras_styletransfer.errors import InputError
 def add_command(commands):
     """Add the `evaluate` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
-        "evaluate", help="SSIM / PSNR of a trained model on the held-out offline photos"
+        "evaluate",
+        help="SSIM / PSNR of a trained model on the held-out offline photos",
+        epilog=examples(
+            "evaluate --model saved_models/pix2pix_cartoon/final.keras --out metrics.json"
+        ),
     )
     parser.add_argument("--model", required=True, help="final.keras of a train-style run")
     parser.add_argument("--out", default=None, help="JSON file to write (optional)")
@@ -66,9 +75,12 @@ def run(args):
 
     model = require_wrapper(args.model, "evaluate", families=TRANSLATION_FAMILIES)
     data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
-    metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
+    with ProgressBar(2, "evaluate (held-out SSIM / PSNR, then the style judge)") as bar:
+        metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
+        bar.update(1)
+        metrics["judge"] = judge_on_held_out(model, config, data)
+        bar.update(1)
     print_style_metrics(metrics)
-    metrics["judge"] = judge_on_held_out(model, config, data)
     for style, entry in metrics["judge"].items():
         for label in ("model", "baseline", "exact_style"):
             m = entry[label]

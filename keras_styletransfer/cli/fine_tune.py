@@ -10,7 +10,9 @@ from __future__ import annotations
 from keras_styletransfer.cli.common import (
     add_deterministic_argument,
     add_overwrite_argument,
+    examples,
     hold_run_dir,
+    keras_verbose,
     load_tensorflow,
     positive_int,
     seed_int,
@@ -23,6 +25,10 @@ def add_command(commands):
     parser = commands.add_parser(
         "fine-tune",
         help="fine-tune a trained pix2pix / CycleGAN model on a new style with few images",
+        epilog=examples(
+            "fine-tune --model saved_models/pix2pix_pencil/final.keras --style watercolour"
+            " --train decoder --steps 300 --images 8 --out saved_models/pencil_to_watercolour"
+        ),
     )
     parser.add_argument(
         "--model", required=True, help="final.keras of a train-style run, or a generator .keras"
@@ -104,7 +110,7 @@ def run(args):
         compare_scratch=args.compare_scratch,
         deterministic=args.deterministic,
         overwrite=args.overwrite,
-        verbose=1,
+        verbose=keras_verbose(),
     )
     metrics = result.metrics
     print(

@@ -19,6 +19,7 @@ from keras_styletransfer.cli.common import (
     add_direction_argument,
     add_overwrite_argument,
     add_strength_argument,
+    examples,
     load_tensorflow,
 )
 from keras_styletransfer.errors import InputError
@@ -31,7 +32,14 @@ MODES = ("interpolate", "average", "choose", "blend")
 def add_command(commands):
     """Add the `fuse` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
-        "fuse", help="interpolate, average, choose between or blend trained generators"
+        "fuse",
+        help="interpolate, average, choose between or blend trained generators",
+        epilog=examples(
+            "fuse --models pencil.keras watercolour.keras --mode interpolate --alpha 0.75"
+            " --out fused.keras",
+            "fuse --models saved_models/demo/final.keras --mode blend"
+            " --weights pencil=0.3,cartoon=0.7 --out blend.keras",
+        ),
     )
     parser.add_argument(
         "--models", nargs="+", required=True, help=".keras files (wrappers or generators)"

@@ -13,6 +13,12 @@ Each command is a module of this package with `add_command(subparsers)` (its sub
 `handler` default is the module's `run(args) -> exit status`). Parsing imports no TensorFlow; a
 command checks its arguments, then calls `common.load_tensorflow`. Bad input is reported as one
 line on stderr (exit status 2), never a traceback; `--debug` shows it, and TensorFlow's logs.
+Every command also takes `-q/--quiet` (errors only) and `-v/--verbose` (`common.progress` draws
+the progress bars; `common.verbosity()` tells a command which was asked for).
+
+Exit status: 0 done; 2 bad input (arguments, files, data, a disk that is full or read-only,
+stdout closed); 3 a training loss became NaN / infinite; 130 interrupted (Ctrl-C; run the same
+command again to resume); 1 an unexpected error (a bug: the traceback is shown).
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ import importlib
 import os
 import sys
 
-from keras_styletransfer.cli.common import PROG, quiet_logs
+from keras_styletransfer.cli.common import (
+    PROG,
+    QUIET,
+    add_output_arguments,
+    quiet_logs,
+    set_verbosity,
+)
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.files import DISK_ERRNOS, disk_reason
 
@@ -34,8 +46,11 @@ COMMAND_MODULES = (
     "train",
     "sample",
     "train_style",
+    "train_restore",
     "evaluate",
     "stylize",
+    "panorama",
+    "restore",
     "demo",
     "explain",
     "export",
@@ -52,10 +67,30 @@ def build_parser():
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks on errors and TensorFlow's logs"
     )
+    add_output_arguments(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"keras_styletransfer.cli.{name}").add_command(commands)
+    seen = set()
+    for sub in commands.choices.values():  # every command, also those added later
+        if id(sub) in seen:
+            continue
+        seen.add(id(sub))
+        # Epilogs hold example command lines: keep their line breaks.
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        add_output_arguments(sub)
     return parser
+
+
+@contextlib.contextmanager
+def _stdout_silenced(silenced):
+    """With --quiet, what the command prints on stdout goes nowhere (errors still reach
+    stderr, and the exit status tells)."""
+    if not silenced:
+        yield
+        return
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        yield
 
 
 def _stdout_broken():
@@ -81,10 +116,12 @@ def _stdout_failed(error):
 def main(argv=None):
     """Run the command line `argv` (default: `sys.argv[1:]`); returns the exit status."""
     args = build_parser().parse_args(argv)
+    set_verbosity(args.verbosity)
     if not args.debug:
         quiet_logs()
     try:
-        status = args.handler(args)
+        with _stdout_silenced(args.verbosity == QUIET):
+            status = args.handler(args)
         try:
             sys.stdout.flush()  # a full or closed stdout fails here, not at exit
         except OSError as error:

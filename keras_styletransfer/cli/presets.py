@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from keras_styletransfer.cli.common import examples
+
 
 def add_command(commands):
     """Add the `presets` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser("presets", help="list the named model configurations")
+    parser = commands.add_parser(
+        "presets",
+        help="list the named model configurations",
+        epilog=examples("presets"),
+    )
     parser.set_defaults(handler=run)
     return parser
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from keras_styletransfer.cli.common import (
     add_overwrite_argument,
+    examples,
     load_tensorflow,
     positive_int,
     seed_int,
@@ -18,7 +19,13 @@ MAX_SAMPLES = 10_000  # images in one grid
 
 def add_command(commands):
     """Add the `sample` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser("sample", help="write a grid of samples from a trained GAN")
+    parser = commands.add_parser(
+        "sample",
+        help="write a grid of samples from a trained GAN",
+        epilog=examples(
+            "sample --model saved_models/mnist_dcgan/final.keras --out grid.png --num 64"
+        ),
+    )
     parser.add_argument("--model", required=True, help="a .keras file written by `train`")
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--num", type=positive_int, default=64)

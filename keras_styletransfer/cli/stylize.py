@@ -1,12 +1,14 @@
-"""`keras-styletransfer stylize`: stylise image files with a trained image-to-image model.
+"""`keras-styletransfer stylize`: stylise image and video files with a trained model.
 
     keras-styletransfer stylize [--model M.keras] [--style S | --blend a=.3,b=.7] [--strength .7]
-        INPUT... [--out DIR]
+        INPUT... [--out DIR] [--temporal flow|none] [--temporal-weight 0.6] [--max-frames N]
 
 Without --model, the multi-style model shipped with the package is used
 (`serving.pretrained`); --out defaults to ./stylized.
 
-Writes one PNG per readable input, at its own size, and a contact sheet.
+Writes one PNG per readable image, at its own size, and a contact sheet; one video per video file
+(.mp4 .avi .mov .mkv: same size, frame rate and container, stylised by `serving.video`, with
+optical-flow temporal smoothing unless `--temporal none`), and prints each video's flicker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from keras_styletransfer.cli.common import (
     add_direction_argument,
     add_overwrite_argument,
     add_strength_argument,
+    examples,
     load_tensorflow,
     name_weights,
     positive_int,
@@ -26,8 +29,20 @@ from keras_styletransfer.errors import InputError
 
 def add_command(commands):
     """Add the `stylize` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser("stylize", help="stylise image files with a trained model")
-    parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    parser = commands.add_parser(
+        "stylize",
+        help="stylise image and video files with a trained model",
+        epilog=examples(
+            "stylize --style ink photo.jpg holiday/ --out stylized",
+            "stylize --model run/final.keras clip.mp4 --out stylized",
+            "stylize --blend pencil=0.3,watercolour=0.7 --strength 0.8 --temporal none clip.mp4",
+        ),
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        help="image files, folders of images, and video files (.mp4 .avi .mov .mkv)",
+    )
     parser.add_argument(
         "--model",
         default=None,
@@ -52,22 +67,102 @@ def add_command(commands):
         default=512 * 512,
         help="larger images are processed in blended tiles of about this many pixels",
     )
+    parser.add_argument(
+        "--temporal",
+        choices=("flow", "none"),
+        default="flow",
+        help="videos: flow (default) blends each frame with the previous output warped by "
+        "optical flow, which removes flicker; none stylises each frame alone",
+    )
+    parser.add_argument(
+        "--temporal-weight",
+        type=float,
+        default=None,
+        help="videos, --temporal flow: weight of the previous output, in [0, 1) (default 0.6; "
+        "higher is steadier but follows fast changes more slowly)",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=positive_int,
+        default=None,
+        help="videos: stylise only the first N frames (a quick preview)",
+    )
     parser.set_defaults(handler=run)
     return parser
 
 
-def _output_names(paths):
-    """`<stem>.png` per input path; `<stem>_2.png`, ... for repeated stems (other folders)."""
-    names, used = [], set()
+def _output_names(paths, used=None, suffix=None):
+    """`<stem>.png` per input path (`suffix`: the input's own suffix, for videos); `<stem>_2`,
+    ... for repeated names (other folders, or an image and a video of one stem)."""
+    names, used = [], set() if used is None else used
     for path in paths:
         stem = os.path.splitext(os.path.basename(path))[0]
-        name, counter = f"{stem}.png", 1
+        extension = suffix or ".png"
+        name, counter = f"{stem}{extension}", 1
         while name in used:
             counter += 1
-            name = f"{stem}_{counter}.png"
+            name = f"{stem}_{counter}{extension}"
         used.add(name)
         names.append(name)
     return names
+
+
+def _split_videos(inputs):
+    """`(video files, other inputs)`: files named as videos go to `serving.video`."""
+    from keras_styletransfer.serving.video import is_video_file
+
+    videos = [item for item in inputs if os.path.isfile(item) and is_video_file(item)]
+    return videos, [item for item in inputs if item not in videos]
+
+
+def _stylize_images(stylizer, images, style, strength, batch_size):
+    """Every image stylised, in chunks of `batch_size` behind one progress bar."""
+    from keras_styletransfer.cli.common import progress
+
+    chunks = [images[i : i + batch_size] for i in range(0, len(images), batch_size)]
+    outputs = []
+    for chunk in progress(chunks, description="stylize", enabled=len(chunks) > 1):
+        outputs.extend(stylizer(chunk, style=style, strength=strength))
+    return outputs
+
+
+def _stylize_videos(stylizer, videos, names, args, style, strength):
+    """Every video stylised into OUT/NAME; prints its flicker figures."""
+    from keras_styletransfer.cli.common import ProgressBar
+    from keras_styletransfer.serving.video import (
+        DEFAULT_TEMPORAL_WEIGHT,
+        stylize_video,
+        video_info,
+    )
+
+    weight = DEFAULT_TEMPORAL_WEIGHT if args.temporal_weight is None else args.temporal_weight
+    for path, name in zip(videos, names, strict=True):
+        total = video_info(path).frame_count or None
+        if args.max_frames and total:
+            total = min(total, args.max_frames)
+        with ProgressBar(total, f"stylize {os.path.basename(path)}") as bar:
+            summary = stylize_video(
+                lambda frames: stylizer(frames, style=style, strength=strength),
+                path,
+                os.path.join(args.out, name),
+                temporal=args.temporal,
+                weight=weight,
+                batch_size=args.batch_size,
+                max_frames=args.max_frames,
+                on_frame=bar.update,
+            )
+        smoothing = (
+            f"flow smoothing, weight {summary['weight']:g}"
+            if summary["temporal"] == "flow"
+            else "frame by frame"
+        )
+        print(
+            f"stylised {summary['frames']} frame(s) of {path} into {os.path.join(args.out, name)} "
+            f"({summary['width']}x{summary['height']}, {summary['fps']:g} fps, {smoothing}); "
+            f"flicker {summary['flicker']:+.2f} grey levels (output change "
+            f"{summary['output_change']:.2f} vs input change {summary['input_change']:.2f} along "
+            "the optical flow)"
+        )
 
 
 def run(args):
@@ -78,6 +173,10 @@ def run(args):
         raise InputError("pass --style or --blend, not both.")
     strength = check_strength(args.strength)
     style = args.blend or args.style
+    if args.temporal_weight is not None:
+        from keras_styletransfer.serving.video import check_temporal
+
+        check_temporal(args.temporal, args.temporal_weight)
     from keras_styletransfer.files import check_output_folder
 
     check_output_folder(args.out, overwrite=args.overwrite)  # a file, a model's folder, read-only
@@ -97,12 +196,18 @@ def run(args):
                 f"the shipped model renders several styles; choose one with --style ({styles}) "
                 "or mix them with --blend, or pass your own --model."
             )
-    paths, images, skipped = collect_inputs(args.inputs)
-    names = _output_names(paths)
+    videos, image_inputs = _split_videos(args.inputs)
+    paths, images, skipped = collect_inputs(image_inputs) if image_inputs else ([], [], [])
+    used = set()
+    names = _output_names(paths, used)
+    video_names = [
+        _output_names([path], used, os.path.splitext(path)[1].lower())[0] for path in videos
+    ]
+    sheet_name = ("contact_sheet.png",) if images else ()
     check_output_folder(
         args.out,
-        inputs=(*paths, model_file),
-        writes=(*names, "contact_sheet.png"),
+        inputs=(*paths, *videos, model_file),
+        writes=(*names, *video_names, *sheet_name),
         overwrite=args.overwrite,
     )
     if args.model is None:
@@ -120,13 +225,14 @@ def run(args):
         batch_size=args.batch_size,
         max_tile_pixels=args.max_tile_pixels,
     )
-    outputs = stylizer(images, style=style, strength=strength, verbose=1)
-
-    for name, output in zip(names, outputs, strict=True):
-        save_png(to_uint8(output), os.path.join(args.out, name))
-    sheet = contact_sheet([(image, to_uint8(o)) for image, o in zip(images, outputs, strict=True)])
-    sheet_path = save_png(sheet, os.path.join(args.out, "contact_sheet.png"))
-    print(f"stylised {len(outputs)} image(s) into {args.out}; contact sheet {sheet_path}")
+    if images:
+        outputs = _stylize_images(stylizer, images, style, strength, args.batch_size)
+        for name, output in zip(names, outputs, strict=True):
+            save_png(to_uint8(output), os.path.join(args.out, name))
+        pairs = [(image, to_uint8(o)) for image, o in zip(images, outputs, strict=True)]
+        sheet_path = save_png(contact_sheet(pairs), os.path.join(args.out, "contact_sheet.png"))
+        print(f"stylised {len(outputs)} image(s) into {args.out}; contact sheet {sheet_path}")
     if skipped:
         print(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0][0]} ({skipped[0][1]})")
+    _stylize_videos(stylizer, videos, video_names, args, style, strength)
     return 0

@@ -10,6 +10,8 @@ import time
 
 from keras_styletransfer.cli.common import (
     add_run_arguments,
+    examples,
+    keras_verbose,
     positive_int,
     print_resumed,
     run_fields,
@@ -19,7 +21,15 @@ from keras_styletransfer.cli.common import (
 
 def add_command(commands):
     """Add the `train` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser("train", help="train a GAN preset with model.fit")
+    parser = commands.add_parser(
+        "train",
+        help="train a GAN preset with model.fit",
+        epilog=examples(
+            "train --preset mnist_dcgan --epochs 5 --quality",
+            "train --preset mlp_gan --data my_digits/ --run-dir saved_models/mine",
+            "train --preset mnist_dcgan --strategy mirrored --batch-size 128",
+        ),
+    )
     parser.add_argument("--preset", required=True, help="a name from `presets`")
     add_run_arguments(
         parser,
@@ -69,7 +79,7 @@ def train_and_report(config, run_dir, overwrite, args=None):
     from keras_styletransfer.training.noise import train
 
     started = time.time()
-    result = train(config, run_dir)
+    result = train(config, run_dir, verbose=keras_verbose())
     minutes = (time.time() - started) / 60
     print_resumed(result, run_dir)
     print(f"\ntrained in {minutes:.1f} min. Outputs in {run_dir}:")

@@ -10,6 +10,8 @@ import os
 
 from keras_styletransfer.cli.common import (
     add_run_arguments,
+    examples,
+    keras_verbose,
     learning_rate,
     positive_int,
     print_resumed,
@@ -33,7 +35,13 @@ RUN_OUTPUTS = (
 def add_command(commands):
     """Add the `train-style` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
-        "train-style", help="train an image-to-image model on the offline photos or a folder"
+        "train-style",
+        help="train an image-to-image model on the offline photos or a folder",
+        epilog=examples(
+            "train-style --family pix2pix --styles cartoon --epochs 40",
+            "train-style --family multistyle_paired --styles watercolour,ink,oil --epochs 60",
+            "train-style --family cyclegan --data horse2zebra/ --run-dir saved_models/h2z",
+        ),
     )
     parser.add_argument(
         "--family",
@@ -114,7 +122,7 @@ def train_and_report(config, run_dir, overwrite, args=None):
     start_run(config, run_dir, overwrite, args)
     from keras_styletransfer.training.translation import train_translation
 
-    result = train_translation(config, run_dir)
+    result = train_translation(config, run_dir, verbose=keras_verbose())
     print_resumed(result, run_dir)
     print(f"\ntrained in {result.seconds / 60:.1f} min. Outputs in {run_dir}:")
     for name in RUN_OUTPUTS:

@@ -53,45 +53,178 @@ def normalize_map(attribution_map, signed=False, percentile=99.5):
     return np.clip((maps - low) / (high - low), 0, 1).astype(np.float32)
 
 
-def heatmap(attribution_map, colormap="inferno", signed=False):
-    """A normalised map as a uint8 RGB colour image (OpenCV colormap)."""
+def _colormap(signed, name=None):
+    """A matplotlib colour map (no pyplot): red-white-blue for signed maps (red: positive),
+    inferno for unsigned ones."""
+    import matplotlib
+
+    name = name or ("RdBu_r" if signed else "inferno")
+    name = {"coolwarm": "RdBu_r"}.get(name, name)
+    if name not in matplotlib.colormaps:
+        raise InputError(f"Unknown colormap {name!r}; use a matplotlib name such as inferno.")
+    return matplotlib.colormaps[name]
+
+
+def map_range(attribution_map, signed=False, center=0.0, percentile=99.5):
+    """The (low, high) a map is drawn between: symmetric about `center` for signed maps, so
+    white is `center` and equal distances mean equal colours; [min, percentile] otherwise."""
+    values = np.nan_to_num(np.asarray(attribution_map, np.float64))
+    if signed:
+        bound = float(np.percentile(np.abs(values - center), percentile)) or 1e-12
+        return center - bound, center + bound
+    low = float(values.min())
+    high = float(np.percentile(values, percentile))
+    if high <= low:
+        high = max(float(values.max()), low + 1e-12)
+    return low, high
+
+
+def heatmap(attribution_map, colormap=None, signed=False, center=0.0):
+    """A map as a uint8 RGB colour image: signed maps red (> `center`) / white / blue
+    (< `center`), unsigned maps dark (low) to bright yellow (high)."""
+    low, high = map_range(attribution_map, signed, center)
+    values = np.clip((np.nan_to_num(np.asarray(attribution_map)) - low) / (high - low), 0, 1)
+    return (_colormap(signed, colormap)(values)[..., :3] * 255).round().astype(np.uint8)
+
+
+def _resized(attribution_map, shape):
     import cv2
 
-    colormaps = {
-        "inferno": cv2.COLORMAP_INFERNO,
-        "viridis": cv2.COLORMAP_VIRIDIS,
-        "jet": cv2.COLORMAP_JET,
-        "coolwarm": cv2.COLORMAP_TWILIGHT_SHIFTED,
-    }
-    if colormap not in colormaps:
-        raise InputError(f"Unknown colormap {colormap!r}. Valid: {', '.join(colormaps)}.")
-    values = (normalize_map(attribution_map, signed) * 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.applyColorMap(values, colormaps[colormap]), cv2.COLOR_BGR2RGB)
+    attribution_map = np.asarray(attribution_map, np.float32)
+    if attribution_map.shape != tuple(shape):
+        attribution_map = cv2.resize(
+            attribution_map, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR
+        )
+    return attribution_map
 
 
-def overlay(image, attribution_map, image_weight=0.5, colormap="inferno", signed=False):
-    """The heat map of `attribution_map` blended over `image`.
+def overlay(image, attribution_map, image_weight=0.5, colormap=None, signed=False, center=0.0):
+    """The map's colours over a grey copy of `image`, opaque where the map is strong and
+    transparent where it is weak (signed: near `center`), so the photo shows where nothing is
+    attributed.
 
     Args:
         image: array (H, W, C) in [-1, 1] (or uint8).
         attribution_map: array (h, w); resized to the image.
-        image_weight: float. Weight of the image in the blend. Defaults to 0.5.
-        colormap: str. "inferno", "viridis", "jet" or "coolwarm". Defaults to "inferno".
-        signed: bool. Diverging scale around 0. Defaults to False.
+        image_weight: float. 1 shows the image alone; 0.5 (default) lets the strongest values
+            cover it by 90%; 0 covers wherever the map is at all strong.
+        colormap: str. A matplotlib colour map. Defaults to RdBu_r (signed) or inferno.
+        signed: bool. Diverging scale around `center`: red above, blue below. Defaults to False.
+        center: float. The neutral value of a signed map (D's decision threshold for a patch
+            map). Defaults to 0.
 
     Returns:
         np.ndarray (H, W, 3) uint8.
     """
-    import cv2
+    base = as_rgb_uint8(image).astype(np.float32)
+    grey = np.repeat(base.mean(axis=-1, keepdims=True), 3, axis=-1)
+    values = _resized(attribution_map, base.shape[:2])
+    colour = heatmap(values, colormap, signed, center).astype(np.float32)
+    low, high = map_range(values, signed, center)
+    if signed:
+        strength = np.abs(values - center) / (high - center)
+    else:
+        strength = (values - low) / (high - low)
+    # The square root lifts the many middling values of pixel-level maps into view.
+    strength = np.sqrt(np.clip(strength, 0, 1))
+    alpha = np.clip(2.0 * (1.0 - float(image_weight)) * strength, 0, 0.9)[..., None]
+    return (grey * (1 - alpha) + colour * alpha).round().astype(np.uint8)
 
-    base = as_rgb_uint8(image)
-    attribution_map = np.asarray(attribution_map, np.float32)
-    if attribution_map.shape != base.shape[:2]:
-        attribution_map = cv2.resize(
-            attribution_map, (base.shape[1], base.shape[0]), interpolation=cv2.INTER_LINEAR
+
+def _map_panel(figure, axis, panel):
+    """Draw one map panel: the overlay, a colour bar under it with its sign in words."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    signed, center = panel.get("signed", False), panel.get("center", 0.0)
+    values = _resized(panel["values"], np.asarray(panel["base"]).shape[:2])
+    axis.imshow(overlay(panel["base"], values, signed=signed, center=center))
+    low, high = map_range(values, signed, center)
+    mappable = ScalarMappable(Normalize(low, high), _colormap(signed))
+    bar = figure.colorbar(
+        mappable, ax=axis, orientation="horizontal", fraction=0.05, pad=0.03, aspect=25
+    )
+    bar.ax.tick_params(labelsize=6)
+    low_word, high_word = panel.get("words", ("", ""))
+    ticks = [low, center, high] if signed else [low, high]
+    bar.set_ticks(ticks)
+    bar.set_ticklabels([f"{tick:.2g}" for tick in ticks])
+    labels = bar.ax.get_xticklabels()  # the end labels inside the bar's span, not beyond it
+    labels[0].set_horizontalalignment("left")
+    labels[-1].set_horizontalalignment("right")
+    bar.set_label(f"{low_word}  <-   ->  {high_word}", fontsize=6.5, labelpad=1)
+
+
+def save_explanation_sheet(path, rows, column_titles, row_titles=(), title=None, captions=()):
+    """The readable explanation sheet: one row per image, one column per picture, each map
+    over a grey copy of its image with a colour bar saying what its colours mean.
+
+    Args:
+        path: str. PNG to write.
+        rows: list of lists of panels. A panel is a dict: `{"image": uint8 array}` for a
+            picture, or `{"base": image, "values": (H, W) map, "signed": bool, "center": float,
+            "words": (low end, high end)}` for a map.
+        column_titles: list of str. Over the first row (a title per column: method and target).
+        row_titles: list of str. Left of each row.
+        title: str. Over the sheet. Defaults to None.
+        captions: list of str. One line each, under the sheet (what each column shows).
+
+    Returns:
+        The path written.
+    """
+    columns = max(len(row) for row in rows)
+    first = next(panel for panel in rows[0] if panel is not None)
+    shape = np.asarray(first.get("image", first.get("base"))).shape
+    aspect = shape[0] / shape[1]
+    cell = min(max(2.6, shape[1] / 100), 4.5)  # near the image's own pixels, within reason
+    caption_inches = 0.16 * len(captions) + 0.15
+    # Each row: the picture (its width fixed by the columns), a colour bar under it (~12% of the
+    # axes), then a gap for the bar's labels and the next row's titles.
+    row_inches = 0.9 * cell * aspect * 1.12
+    gap = 0.8
+    figure = new_figure(
+        figsize=(
+            cell * columns,
+            row_inches * len(rows) + gap * (len(rows) - 1) + caption_inches + 1.05,
         )
-    colour = heatmap(attribution_map, colormap, signed)
-    return cv2.addWeighted(base, float(image_weight), colour, 1.0 - float(image_weight), 0.0)
+    )
+    bottom = (caption_inches + 0.35) / figure.get_figheight()
+    top = 1 - 0.7 / figure.get_figheight()
+    axes = figure.subplots(len(rows), columns, squeeze=False)
+    figure.subplots_adjust(
+        left=0.03, right=0.99, bottom=bottom, top=top, wspace=0.08, hspace=gap / row_inches
+    )
+    for row_index, row in enumerate(rows):
+        for column in range(columns):
+            axis = axes[row_index][column]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            panel = row[column] if column < len(row) else None
+            if panel is None:
+                axis.axis("off")
+            elif "image" in panel:
+                axis.imshow(as_rgb_uint8(panel["image"]))
+                figure.colorbar(  # an empty bar keeps the row's pictures the same size
+                    _empty_mappable(), ax=axis, orientation="horizontal", fraction=0.05, pad=0.03
+                ).ax.set_visible(False)
+            else:
+                _map_panel(figure, axis, panel)
+            if row_index == 0 and column < len(column_titles):
+                axis.set_title(column_titles[column], fontsize=7.5)
+        if row_index < len(row_titles):
+            axes[row_index][0].set_ylabel(row_titles[row_index], fontsize=7)
+    if title:
+        figure.suptitle(title, fontsize=10, y=1 - 0.12 / figure.get_figheight(), va="top")
+    for index, caption in enumerate(captions):
+        figure.text(0.01, (caption_inches - 0.05 - index * 0.16) / figure.get_figheight(), caption,
+                    fontsize=7, va="top")  # fmt: skip
+    return save_figure(figure, path, dpi=100)
+
+
+def _empty_mappable():
+    from matplotlib.cm import ScalarMappable
+
+    return ScalarMappable()
 
 
 def grid_figure(rows, titles=None, row_titles=None, cell_inches=1.8, title=None):

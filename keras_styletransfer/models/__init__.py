@@ -13,6 +13,7 @@ from keras_styletransfer.lazy import lazy_namespace
 
 _EXPORTS = {
     "AdversarialModel": ".adversarial",
+    "CUT": ".cut",
     "CycleGAN": ".cyclegan",
     "DCGANDiscriminator": ".discriminators",
     "DCGANGenerator": ".generators",
@@ -29,6 +30,7 @@ _EXPORTS = {
     "MultiStyleGAN": ".multistyle",
     "PRESETS": ".presets",
     "PatchGANDiscriminator": ".discriminators",
+    "PatchProjection": ".cut",
     "Pix2Pix": ".pix2pix",
     "ResnetGenerator": ".generators",
     "StyleBlendGenerator": ".composite",
@@ -49,6 +51,7 @@ _SUBMODULES = (
     "adversarial",
     "base",
     "composite",
+    "cut",
     "cyclegan",
     "discriminators",
     "gan",

@@ -22,10 +22,11 @@ from keras_styletransfer.models.base import (
     check_dropout,
     named_input,
 )
-from keras_styletransfer.validation import check_positive_int, check_weight
+from keras_styletransfer.validation import check_int, check_positive_int, check_weight
 
 _PACKAGE = "keras_styletransfer"
 _NORMS = ("batch", "instance")
+_RECONSTRUCTIONS = {"l1": gan_losses.l1_loss, "l2": gan_losses.l2_loss}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -89,6 +90,14 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
         dropout: float in [0, 1). Rate on the first three up blocks, as pix2pix; 0 leaves the
             Dropout layers out. Defaults to 0.
         norm: str. "batch" or "instance". Defaults to "batch".
+        residual: bool. Render y = clip(image + correction, -1, 1) instead of the tanh head:
+            a Conv 3x3 + tanh (`correction`, kernel initialised to zero, so the untrained
+            generator is the identity), added to the photo (`photo_plus_correction`) and
+            clipped (`shift_up`, `clip`, `styled`). For restoration (`data.restoration`),
+            where the target is the input plus a correction. Defaults to False.
+        refine_layers: int. Conv 3x3 + ReLU layers of `filters` channels at full resolution
+            between `skip{n}` and the head (`refine{i}`, `refine{i}_relu`): a nonlinear
+            per-pixel path, which restoration (denoising, deblurring) needs. Defaults to 0.
         name: str. Defaults to "style_unet_generator".
 
     Example:
@@ -113,6 +122,8 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
         upsampling="resize",
         dropout=0.0,
         norm="batch",
+        residual=False,
+        refine_layers=0,
         name="style_unet_generator",
         **kwargs,
     ):
@@ -133,6 +144,9 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
         dropout = check_dropout(dropout)
         if norm not in _NORMS:
             raise ValueError(f"`norm` must be 'batch' or 'instance'; received {norm!r}.")
+        if not isinstance(residual, bool):
+            raise ValueError(f"`residual` must be True or False; received {residual!r}.")
+        refine_layers = check_int(refine_layers, "refine_layers", low=0)
         init = keras.initializers.RandomNormal(0.0, 0.02)
         size_multiple = 2**num_downsamplings
         image_input = keras.Input(shape=(None, None, channels), name="image")
@@ -181,9 +195,37 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
         )
         x = layers.ReLU(name=f"up{last}_relu")(conditioned(x, f"up{last}"))
         x = layers.Concatenate(name=f"skip{last}")([x, images])
-        styled = layers.Conv2D(
-            channels, 3, padding="same", activation="tanh", kernel_initializer=init, name="styled"
-        )(x)
+        # Full-resolution layers: without them the only path from each pixel to the output
+        # is the head's one linear 3x3 convolution (down1 already halves the resolution).
+        for index in range(1, refine_layers + 1):
+            x = layers.Conv2D(
+                filters, 3, padding="same", kernel_initializer=init, name=f"refine{index}"
+            )(x)
+            x = layers.ReLU(name=f"refine{index}_relu")(x)
+        if residual:
+            # y = clip(photo + correction, -1, 1), the correction's kernel starting at zero: the
+            # untrained generator is the identity, and training only learns what to change.
+            correction = layers.Conv2D(
+                channels,
+                3,
+                padding="same",
+                activation="tanh",
+                kernel_initializer="zeros",
+                name="correction",
+            )(x)
+            styled = layers.Add(name="photo_plus_correction")([images, correction])
+            styled = layers.Rescaling(1.0, offset=1.0, name="shift_up")(styled)
+            styled = layers.ReLU(max_value=2.0, name="clip")(styled)
+            styled = layers.Rescaling(1.0, offset=-1.0, name="styled")(styled)
+        else:
+            styled = layers.Conv2D(
+                channels,
+                3,
+                padding="same",
+                activation="tanh",
+                kernel_initializer=init,
+                name="styled",
+            )(x)
         outputs = blend_by_strength(images, styled, strength)
         super().__init__(
             inputs=[image_input, style, strength], outputs=outputs, name=name, **kwargs
@@ -198,6 +240,8 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
             upsampling=upsampling,
             dropout=dropout,
             norm=norm,
+            residual=residual,
+            refine_layers=refine_layers,
         )
 
 
@@ -263,7 +307,11 @@ class PairedMultiStyle(AdversarialModel):
             condition_channels=3 + len(style_names))`).
         style_names: list of str. The styles, in index order.
         loss: str. Adversarial loss name. Defaults to "non_saturating" (pix2pix's).
-        l1_weight: float. Weight of the L1 term. Defaults to 100 (pix2pix's lambda).
+        l1_weight: float. Weight of the reconstruction term. Defaults to 100 (pix2pix's
+            lambda).
+        reconstruction: str. "l1" (pix2pix's |target - G|, reported as `g_l1_loss`) or "l2"
+            (the squared error, `g_l2_loss`: restoration, scored by PSNR; see
+            `losses.l2_loss`). Defaults to "l1".
         explanation_guidance, locality_weight: float. Explanation-guided training (see
             `AdversarialModel`). Default to 0 (off).
         seed: int. Seed of the model's random stream. Defaults to None.
@@ -280,6 +328,7 @@ class PairedMultiStyle(AdversarialModel):
         style_names,
         loss="non_saturating",
         l1_weight=100.0,
+        reconstruction="l1",
         explanation_guidance=0.0,
         locality_weight=0.0,
         seed=None,
@@ -326,11 +375,14 @@ class PairedMultiStyle(AdversarialModel):
             )
         self._style_names = style_names
         self.l1_weight = check_weight(l1_weight, "l1_weight")
+        if reconstruction not in _RECONSTRUCTIONS:
+            raise ValueError(f"`reconstruction` must be 'l1' or 'l2'; received {reconstruction!r}.")
+        self.reconstruction = reconstruction
         self._make_trackers(
             [
                 "g_loss",
                 "g_adversarial_loss",
-                "g_l1_loss",
+                f"g_{reconstruction}_loss",
                 "d_loss",
                 "d_real_loss",
                 "d_fake_loss",
@@ -443,9 +495,10 @@ class PairedMultiStyle(AdversarialModel):
             "g_adversarial_loss": self.adversarial_loss.generator(
                 self._discriminate(condition, judged, training)
             ),
-            "g_l1_loss": gan_losses.l1_loss(target_images, fake_images),
         }
-        terms["g_loss"] = terms["g_adversarial_loss"] + self.l1_weight * terms["g_l1_loss"]
+        key = f"g_{self.reconstruction}_loss"
+        terms[key] = _RECONSTRUCTIONS[self.reconstruction](target_images, fake_images)
+        terms["g_loss"] = terms["g_adversarial_loss"] + self.l1_weight * terms[key]
         return self._add_locality(terms, discriminate, source_images, fake_images)
 
     @staticmethod

@@ -251,6 +251,31 @@ def _cyclegan_resnet6(image_size, filters, styles, seed):
     )
 
 
+def _contrastive(image_size, filters, seed, fast):
+    from keras_styletransfer.models.cut import CUT
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.generators import ResnetGenerator
+
+    # The reference's settings: CUT = lambda_NCE 1 with the identity NCE; FastCUT = lambda_NCE
+    # 10, no identity term, flip equivariance. Resize upsampling: no checkerboard.
+    return CUT(
+        ResnetGenerator(num_residual_blocks=6, filters=filters, upsampling="resize", name="g"),
+        PatchGANDiscriminator(num_layers=2, filters=filters, name="d"),
+        nce_weight=10.0 if fast else 1.0,
+        nce_identity=not fast,
+        flip_equivariance=fast,
+        seed=seed,
+    )
+
+
+def _cut(image_size, filters, styles, seed):
+    return _contrastive(image_size, filters, seed, fast=False)
+
+
+def _fastcut(image_size, filters, styles, seed):
+    return _contrastive(image_size, filters, seed, fast=True)
+
+
 def _multistyle(image_size, filters, styles, seed):
     from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
     from keras_styletransfer.models.generators import StyleGenerator
@@ -265,7 +290,33 @@ def _multistyle(image_size, filters, styles, seed):
     )
 
 
-def _multistyle_paired(image_size, filters, styles, seed):
+def _restoration_unet(image_size, filters, styles, seed):
+    # Squared error weighing 1000 (pix2pix: L1, 100): restoration is scored by PSNR / SSIM,
+    # which the adversarial term does not serve (it stays as a small push against blur), and
+    # under L1 the residual generator never left the identity on denoising (measured: 4 epochs
+    # of 48 steps, 25.41 -> 25.41 dB with L1, -> 27.34 dB with L2).
+    return _multistyle_paired(
+        image_size,
+        filters,
+        styles,
+        seed,
+        residual=True,
+        refine_layers=4,
+        l1_weight=1000.0,
+        reconstruction="l2",
+    )
+
+
+def _multistyle_paired(
+    image_size,
+    filters,
+    styles,
+    seed,
+    residual=False,
+    refine_layers=0,
+    l1_weight=100.0,
+    reconstruction="l1",
+):
     from keras_styletransfer.models.discriminators import PatchGANDiscriminator
     from keras_styletransfer.models.multistyle_paired import PairedMultiStyle, StyleUNetGenerator
 
@@ -279,6 +330,8 @@ def _multistyle_paired(image_size, filters, styles, seed):
             filters=filters,
             max_filters=8 * filters,
             upsampling="resize",
+            residual=residual,
+            refine_layers=refine_layers,
         ),
         # D sees the photo and the style one-hot maps beside the image it judges.
         PatchGANDiscriminator(
@@ -290,6 +343,8 @@ def _multistyle_paired(image_size, filters, styles, seed):
             name="patchgan",
         ),
         style_names=list(styles),
+        l1_weight=l1_weight,
+        reconstruction=reconstruction,
         seed=seed,
     )
 
@@ -300,7 +355,8 @@ class TranslationPreset:
 
     Args:
         name: str.
-        family: str. "pix2pix", "cyclegan", "multistyle" or "multistyle_paired".
+        family: str. "pix2pix", "cyclegan", "multistyle", "multistyle_paired", "cut" or
+            "fastcut".
         description: str. One line for listings.
         builder: callable `(image_size, filters, styles, seed) -> wrapper`.
     """
@@ -322,8 +378,8 @@ class TranslationPreset:
                 gets the same seed for its own random stream. Defaults to None.
 
         Returns:
-            A `Pix2Pix`, `CycleGAN`, `MultiStyleGAN` or `PairedMultiStyle`; the caller compiles
-            it.
+            A `Pix2Pix`, `CycleGAN`, `MultiStyleGAN`, `PairedMultiStyle` or `CUT`; the caller
+            compiles it.
         """
         image_size = check_int(image_size, "image_size", low=8)
         filters = check_positive_int(filters, "filters")
@@ -349,6 +405,20 @@ TRANSLATION_PRESETS = {
             builder=_cyclegan_resnet6,
         ),
         TranslationPreset(
+            name="cut",
+            family="cut",
+            description="CUT (Park et al.): one 6-block ResNet generator (resize upsampling), "
+            "a 2-layer PatchGAN, PatchNCE on the generator's encoder with identity NCE",
+            builder=_cut,
+        ),
+        TranslationPreset(
+            name="fastcut",
+            family="fastcut",
+            description="FastCUT (Park et al.): CUT without the identity NCE, NCE weight 10, "
+            "flip equivariance",
+            builder=_fastcut,
+        ),
+        TranslationPreset(
             name="multistyle",
             family="multistyle",
             description="one style-conditioned generator for several styles and a pooled "
@@ -362,6 +432,14 @@ TRANSLATION_PRESETS = {
             "for several styles, trained on exact pairs with L1 and a conditional PatchGAN",
             builder=_multistyle_paired,
         ),
+        TranslationPreset(
+            name="restoration_unet",
+            family="multistyle_paired",
+            description="multistyle_paired with four full-resolution layers and a residual head "
+            "(the untrained generator is the identity), restoration tasks as styles "
+            "(train-restore)",
+            builder=_restoration_unet,
+        ),
     )
 }
 
@@ -371,6 +449,8 @@ FAMILY_DEFAULTS = {
     "cyclegan": "cyclegan_resnet6",
     "multistyle": "multistyle",
     "multistyle_paired": "multistyle_paired",
+    "cut": "cut",
+    "fastcut": "fastcut",
 }
 
 

@@ -8,6 +8,7 @@ the module defining them has run. Importing this module (the package's `__init__
 from keras_styletransfer import layers, optimizers  # noqa: F401
 from keras_styletransfer.models import (  # noqa: F401
     composite,
+    cut,
     cyclegan,
     discriminators,
     gan,

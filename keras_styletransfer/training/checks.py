@@ -10,7 +10,7 @@ import dataclasses
 import os
 import shutil
 
-from keras_styletransfer.config import RESUMABLE_CHANGES, TRANSLATION_FAMILIES
+from keras_styletransfer.config import RESUMABLE_CHANGES, TRANSLATION_FAMILIES, UNPAIRED_FAMILIES
 from keras_styletransfer.distribute import check_distribution
 from keras_styletransfer.errors import DataSourceError, InputError
 from keras_styletransfer.files import LOCK_NAME, check_writable, is_inside
@@ -113,10 +113,10 @@ def _validate_translation_data(config):
     """Where the training data of a folder / TFDS run comes from, checked before training."""
     data = config.data
     if data.startswith("tfds:"):
-        if config.family != "cyclegan":
+        if config.family not in UNPAIRED_FAMILIES:
             raise InputError(
                 f"TFDS data ({data!r}) is the unpaired cycle_gan collection: use --family "
-                "cyclegan, or a folder for pix2pix / multistyle."
+                "cyclegan, cut or fastcut, or a folder for pix2pix / multistyle."
             )
         return
     if not os.path.isdir(data):
@@ -128,6 +128,8 @@ def _validate_translation_data(config):
 
 # Families whose one model learns one or more styles.
 MULTI_STYLE_FAMILIES = ("multistyle", "multistyle_paired")
+# `data` of a restoration run: the offline photos degraded per task (`data.restoration`).
+RESTORATION_DATA = "restoration"
 
 
 def validate_translation_config(config):
@@ -139,7 +141,21 @@ def validate_translation_config(config):
     from keras_styletransfer.data.styles import STYLES  # imports TensorFlow (data/__init__)
 
     styles = tuple(config.styles)
-    if config.data != "offline":
+    if config.data == RESTORATION_DATA:  # the styles are restoration tasks
+        from keras_styletransfer.data.restoration import TASKS
+
+        if config.family != "multistyle_paired":
+            raise InputError(
+                f"restoration data trains the multistyle_paired family (one generator, the "
+                f"task as its condition); received --family {config.family}."
+            )
+        unknown = [s for s in styles if s not in TASKS]
+        if not styles or unknown:
+            raise InputError(
+                f"unknown or missing restoration task(s) {unknown or styles!r}; choose from "
+                f"{', '.join(TASKS)}."
+            )
+    elif config.data != "offline":
         _validate_translation_data(config)
         unknown = [s for s in styles if not s or not s.replace("_", "").replace("-", "").isalnum()]
     else:

@@ -171,18 +171,33 @@ def save_loss_curves(history, path):
     for key in keys:
         axis.plot(range(1, len(history[key]) + 1), history[key], label=key)
     axis.set_xlabel("epoch")
+    axis.set_ylabel("loss (mean per epoch, log scale)")
     axis.set_yscale("log")
+    axis.set_title("training losses per epoch", fontsize=9)
+    axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     figure.tight_layout()
     return save_figure(figure, path, dpi=80)
 
 
+EXPLANATION_LONG_SIDE = 256  # explanations at a readable size, not at the training crop's
+
+
 def save_explanations(model, config, content, out_dir, count=4):
     """Why D judges the outputs as it does: saliency, SmoothGrad, integrated gradients and
     Grad-CAM of D's realness of G(x), D's patch map, and the edit explanation (integrated
-    gradients from the photo x to G(x), summing to D(G(x)) - D(x)), for a few photos."""
-    from keras_styletransfer.explain.report import explanation_report
+    gradients from the photo x to G(x), summing to D(G(x)) - D(x)), for a few photos: the
+    held-out photos whole at 256 px (offline data), else `content` at its own size."""
+    from keras_styletransfer.explain.report import explanation_report, model_sized
 
-    images = to_model_range(np.asarray(content)[:count])
+    generator = model.primary_generator()
+    if config.data == "offline":
+        from keras_styletransfer.data.offline_photos import held_out_photos
+
+        names, photos = zip(*held_out_photos(EXPLANATION_LONG_SIDE)[:count], strict=True)
+    else:
+        photos = list(np.asarray(content)[:count])
+        names = [f"image_{index}" for index in range(len(photos))]
+    images = [to_model_range(model_sized(photo, generator)) for photo in photos]
     style = config.styles[0] if model.style_names else None
-    return explanation_report(model, images=images, out_dir=out_dir, style=style)
+    return explanation_report(model, images=images, out_dir=out_dir, style=style, names=names)

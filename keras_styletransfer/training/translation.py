@@ -16,6 +16,10 @@ generator.keras, history.json, exported/NAME/1/ with NAME = family_styles), a ru
                             (crops, whole photo at 256 px, full size), with the images where
                             the model beats the photo, checkerboard energy and colour offset
 
+With `data="restoration"` the styles are restoration tasks (`data.restoration`: degraded
+offline photos -> clean ones, multistyle_paired family) and the run writes
+`training.restoration`'s previews, results and metrics (against the classical baselines).
+
 The architecture comes from the family's translation preset
 (`models.presets.get_translation_preset`); the run compiles it (Adam, beta_1 0.5; CycleGAN with
 the linear decay over the second half of training).
@@ -30,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_styletransfer.config import UNPAIRED_FAMILIES
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.evaluation import evaluate_on_held_out
 from keras_styletransfer.files import write_json
@@ -37,7 +42,8 @@ from keras_styletransfer.images import to_model_range_tf, to_uint8
 from keras_styletransfer.models.presets import get_translation_preset
 from keras_styletransfer.optimizers import LinearDecayAfter
 from keras_styletransfer.training import outputs as pictures
-from keras_styletransfer.training.checks import validate_translation_config
+from keras_styletransfer.training import restoration
+from keras_styletransfer.training.checks import RESTORATION_DATA, validate_translation_config
 from keras_styletransfer.training.run import Recipe, run
 
 
@@ -112,7 +118,7 @@ def build_dataset(config, data):
             ),
             num_parallel_calls=autotune,
         )
-    elif config.family == "cyclegan":
+    elif config.family in UNPAIRED_FAMILIES:
         content = stream(1, data.train_content).map(flip, num_parallel_calls=autotune)
         styled = stream(2, np.asarray(data.train_style[style])).map(
             flip, num_parallel_calls=autotune
@@ -261,7 +267,7 @@ def build_folder_dataset(config):
             folders.from_paired_folder(data, layout=layout, **still), PREVIEW_COUNT
         )
         return dataset, Previews(sources, targets)
-    if config.family == "cyclegan":
+    if config.family in UNPAIRED_FAMILIES:
         if data.startswith("tfds:"):
             name = data.removeprefix("tfds:")
             source = dict(data_dir=config.tfds_data_dir or None)
@@ -287,10 +293,12 @@ def build_folder_dataset(config):
 def build_model(config):
     """A compiled model of the config's family from its translation preset, sized by
     `filters`, its weights drawn from `config.seed`."""
-    preset = get_translation_preset(config.family)
+    preset = get_translation_preset(
+        "restoration_unet" if config.data == RESTORATION_DATA else config.family
+    )
     model = preset.build(config.image_size, config.filters, tuple(config.styles), config.seed)
     schedule = config.learning_rate
-    if preset.family == "cyclegan":  # the CycleGAN reference: constant, then linear to 0
+    if preset.family in UNPAIRED_FAMILIES:  # the CycleGAN / CUT references: constant, then 0
         total = config.epochs * config.steps_per_epoch
         schedule = LinearDecayAfter(config.learning_rate, total // 2, max(total - total // 2, 1))
     model.compile(
@@ -324,6 +332,11 @@ class TranslationRecipe(Recipe):
                 size=config.image_size, styles=config.styles, seed=config.seed
             )
             return build_dataset(config, self.data)
+        if config.data == RESTORATION_DATA:  # tasks as styles: the paired multi-style branch
+            from keras_styletransfer.data.restoration import load_restoration_set
+
+            self.data = load_restoration_set(config.image_size, config.styles, seed=config.seed)
+            return build_dataset(config, self.data)
         dataset, self.previews = build_folder_dataset(config)
         return dataset
 
@@ -332,6 +345,8 @@ class TranslationRecipe(Recipe):
 
     def save_grid(self, model, path):
         """The results grid: held-out photos (offline) or the user's preview images."""
+        if self.config.data == RESTORATION_DATA:
+            return restoration.save_restoration_grid(model, self.config, self.data, path)
         if self.data is not None:
             return pictures.save_results_grid(model, self.config, self.data, path)
         return pictures.save_folder_grid(model, self.config, self.previews, path)
@@ -341,6 +356,12 @@ class TranslationRecipe(Recipe):
 
     def outputs(self, model, history, run_dir, seconds):
         config, data = self.config, self.data
+        if config.data == RESTORATION_DATA:
+            return {
+                "metrics": restoration.restoration_outputs(
+                    model, config, data, history, run_dir, seconds
+                )
+            }
         metrics = {"family": config.family, "training_seconds": seconds}
         if data is not None:
             metrics["held_out_photos"] = data.sources_of("test")

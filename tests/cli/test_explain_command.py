@@ -44,7 +44,7 @@ def test_explain_command_writes_overlays_and_report(saved_pix2pix):
     assert "report.png" in written and "report.html" in written
     assert "photo_integrated_gradients.png" in written and "photo_edit.png" in written
     overlay = np.asarray(Image.open(out / "photo" / "photo_integrated_gradients.png"))
-    assert overlay.shape == (16, 16, 3) and overlay.std() > 0
+    assert overlay.shape == (12, 16, 3) and overlay.std() > 0  # 20x24 at long side 16, aspect kept
 
 
 @pytest.mark.parametrize(
@@ -103,3 +103,20 @@ def test_explain_in_a_fresh_process_prints_no_tensorflow_start_up_lines(saved_pi
     # TensorFlow was loaded (the model was), yet stderr holds the one error line only.
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "error:" in lines[0] and "style head" in lines[0], result.stderr
+
+
+def test_explain_keeps_the_image_size_and_quiet_prints_nothing(saved_pix2pix, capsys):
+    folder, model_path = saved_pix2pix
+    out = folder / "own_size"
+    code = cli.main(
+        ["explain", "--quiet", "--model", model_path, "--method", "saliency",
+         str(folder / "photo.png"), "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    # 20x24 photo, explained at its own size (no --size), not squeezed to a square.
+    overlay = np.asarray(Image.open(out / "photo" / "photo_saliency.png"))
+    assert overlay.shape == (20, 24, 3)
+    page = (out / "photo" / "report.html").read_text()
+    assert "How to read the columns" in page and "towards real" in page

@@ -1,0 +1,338 @@
+"""Unpaired families under one wall-clock budget, scored on held-out photos against the exact style.
+
+For every style and family (CycleGAN, CUT, FastCUT, the unpaired multi-style GAN trained on that
+style alone), a model from the family's `train-style` preset trains on the offline photos and
+paintings for the same wall-clock budget, then is scored on the held-out photos against the
+exact stylisation (`evaluation.evaluate_on_held_out`: 64-px crops and the whole photo at 256 px;
+SSIM, the share of the photo's SSIM gap it closes, PSNR) and by the style judge (FID / KID on
+its features; `evaluation.judge_on_held_out`; about 10 s a run; `--no-judge` skips it).
+
+The budget is the training's own wall clock (`fit`, its first step's tracing included). Each
+family's step time is measured first on a throw-away model (once per family), so that the
+learning-rate schedule (constant, then linear to 0 over the second half: the references')
+ends near the budget; a callback stops training when the budget is spent.
+The machine is shared: compare figures from one invocation (the load averages are recorded).
+
+    python benchmarks/unpaired.py --budget-minutes 10
+    python benchmarks/unpaired.py --budget-minutes 1 --styles watercolour --out results/x.json
+    python benchmarks/unpaired.py --budget-minutes 4 --families cyclegan \\
+        --variant learning_rate=5e-4,blocks=3,identity_weight=0,pool_size=0
+
+`--variant` changes the CycleGAN or CUT built (`blocks`, `identity_weight`, `cycle_weight`,
+`pool_size`, `upsampling`, `nce_weight`, and explanation-guided training:
+`explanation_guidance`, `locality_weight`) or the run (`learning_rate`, `batch_size`,
+`filters`); it is recorded beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAMILIES = ("cyclegan", "cut", "fastcut", "multistyle")
+STYLES = ("watercolour", "oil", "pencil")
+VIEWS = ("crops", 256)
+CALIBRATION_STEPS = 4
+PLAN_SPEEDUP = 0.6
+NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling")
+NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight")
+RUN_KEYS = ("learning_rate", "batch_size", "filters")
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def parse_variant(text):
+    """`key=value,...` -> dict (numbers converted), checked against the known keys."""
+    from keras_styletransfer.errors import InputError
+
+    variant = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        key, _, value = item.partition("=")
+        if key not in (*NETWORK_KEYS, *RUN_KEYS) or not value:
+            raise InputError(
+                f"--variant {item!r}: use key=value with key one of "
+                f"{', '.join((*NETWORK_KEYS, *RUN_KEYS))}."
+            )
+        try:
+            number = float(value)
+            variant[key] = int(number) if number.is_integer() and "." not in value else number
+        except ValueError:
+            variant[key] = value
+    return variant
+
+
+def build_model(config, variant):
+    """The family's `train-style` model, or a CycleGAN / CUT changed by `variant`, compiled
+    as `train-style` compiles it."""
+    from keras_styletransfer.training import translation
+
+    network_changes = {k: v for k, v in variant.items() if k in NETWORK_KEYS}
+    if not network_changes:
+        return translation.build_model(config)
+    import keras
+
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.generators import ResnetGenerator
+    from keras_styletransfer.optimizers import LinearDecayAfter
+    from keras_styletransfer.seeding import seeded
+
+    blocks = network_changes.get("blocks", 6)
+    explanation = {
+        key: network_changes.get(key, 0.0) for key in ("explanation_guidance", "locality_weight")
+    }
+    upsampling = network_changes.get("upsampling", "transpose")
+    filters = config.filters
+    with seeded(config.seed):
+        if config.family == "cyclegan":
+            from keras_styletransfer.models.cyclegan import CycleGAN
+
+            model = CycleGAN(
+                ResnetGenerator(blocks, filters, upsampling=upsampling, name="g_ab"),
+                ResnetGenerator(blocks, filters, upsampling=upsampling, name="g_ba"),
+                PatchGANDiscriminator(num_layers=2, filters=filters, name="d_a"),
+                PatchGANDiscriminator(num_layers=2, filters=filters, name="d_b"),
+                cycle_weight=network_changes.get("cycle_weight", 10.0),
+                identity_weight=network_changes.get("identity_weight"),
+                pool_size=network_changes.get("pool_size", 50),
+                image_shape=(config.image_size, config.image_size, 3),
+                seed=config.seed,
+                **explanation,
+            )
+        elif config.family in ("cut", "fastcut"):
+            from keras_styletransfer.models.cut import CUT
+
+            fast = config.family == "fastcut"
+            model = CUT(
+                ResnetGenerator(
+                    blocks,
+                    filters,
+                    upsampling=network_changes.get("upsampling", "resize"),
+                    name="g",
+                ),
+                PatchGANDiscriminator(num_layers=2, filters=filters, name="d"),
+                nce_weight=network_changes.get("nce_weight", 10.0 if fast else 1.0),
+                nce_identity=not fast,
+                flip_equivariance=fast,
+                seed=config.seed,
+                **explanation,
+            )
+        else:
+            raise ValueError(f"--variant cannot change a {config.family} network.")
+    total = config.epochs * config.steps_per_epoch
+    schedule = LinearDecayAfter(config.learning_rate, total // 2, max(total - total // 2, 1))
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(schedule, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(schedule, beta_1=0.5),
+    )
+    return model
+
+
+def _time_budget_callback(seconds):
+    import keras
+
+    class TimeBudget(keras.callbacks.Callback):
+        """Stop `fit` once `seconds` of training have passed; count the steps taken."""
+
+        def on_train_begin(self, logs=None):
+            self.start, self.steps = time.perf_counter(), 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            if time.perf_counter() - self.start >= seconds:
+                self.model.stop_training = True
+
+    return TimeBudget()
+
+
+def calibrate(config, data, variant):
+    """(first step seconds, later step seconds) of a throw-away model of this family."""
+    from keras_styletransfer.training.translation import build_dataset
+
+    model = build_model(config, variant)
+    dataset = build_dataset(config, data)
+    started = time.perf_counter()
+    model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    model.fit(dataset, epochs=1, steps_per_epoch=CALIBRATION_STEPS, verbose=0)
+    return first, (time.perf_counter() - started) / CALIBRATION_STEPS
+
+
+def train_and_score(family, style, budget_seconds, args, variant, step_times):
+    """One run: calibrate (once per family), train for the budget, score."""
+    import dataclasses
+
+    from keras_styletransfer.config import TranslationConfig
+    from keras_styletransfer.data.offline_photos import load_offline_style_set
+    from keras_styletransfer.evaluation import evaluate_on_held_out, judge_on_held_out
+    from keras_styletransfer.training.translation import build_dataset
+
+    run_fields = {k: v for k, v in variant.items() if k in RUN_KEYS}
+    config = TranslationConfig(
+        family,
+        styles=(style,),
+        image_size=args.image_size,
+        batch_size=run_fields.get("batch_size", args.batch_size),
+        filters=run_fields.get("filters", args.filters),
+        learning_rate=run_fields.get("learning_rate", 2e-4),
+        seed=args.seed,
+        epochs=1,
+        steps_per_epoch=1,
+    )
+    data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
+    if family not in step_times:
+        step_times[family] = calibrate(config, data, variant)
+    first, step = step_times[family]
+    # Planned for steps faster than measured (the machine is shared and its load moves): the
+    # schedule then ends a little after the budget, and the budget, not the plan, stops training.
+    steps = max(1, int((budget_seconds - first) / (PLAN_SPEEDUP * step)) + 1)
+    config = dataclasses.replace(config, steps_per_epoch=steps)
+    model = build_model(config, variant)
+    budget = _time_budget_callback(budget_seconds)
+    started = time.perf_counter()
+    history = model.fit(
+        build_dataset(config, data), epochs=1, steps_per_epoch=steps, callbacks=[budget], verbose=0
+    )
+    seconds = time.perf_counter() - started
+    entry = {
+        "family": family,
+        "style": style,
+        "variant": variant,
+        "planned_steps": steps,
+        "steps": budget.steps,
+        "first_step_seconds": round(first, 2),
+        "step_seconds": round(step, 3),
+        "training_seconds": round(seconds, 1),
+        "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
+    }
+    started = time.perf_counter()
+    entry["metrics"] = evaluate_on_held_out(model, config, data, sizes=VIEWS)[style]
+    if args.judge:
+        entry["judge"] = judge_on_held_out(model, config, data)[style]
+    entry["scoring_seconds"] = round(time.perf_counter() - started, 1)
+    return entry
+
+
+def table(results):
+    """A markdown table of the runs."""
+    lines = [
+        "| style | family | steps | 64-px crops SSIM (gap closed) | 256 px SSIM (gap closed) | "
+        "PSNR crops (photo) | FID judge (photo) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in results["runs"].values():
+        crops, whole = entry["metrics"]["crops"], entry["metrics"]["256"]
+        judge = entry.get("judge")
+        fid = (
+            f"{judge['model']['fid_judge_features']:.2f} "
+            f"({judge['baseline']['fid_judge_features']:.2f})"
+            if judge
+            else "-"
+        )
+        name = entry["family"] + (f" {entry['variant']}" if entry["variant"] else "")
+        lines.append(
+            f"| {entry['style']} | {name} | {entry['steps']} | {crops['ssim']:.3f} "
+            f"({crops['ssim_gap_closed']:.0%}) | {whole['ssim']:.3f} "
+            f"({whole['ssim_gap_closed']:.0%}) | {crops['psnr']:.2f} ({crops['baseline_psnr']:.2f})"
+            f" | {fid} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  python benchmarks/unpaired.py --budget-minutes 10\n"
+        "  python benchmarks/unpaired.py --budget-minutes 1 --styles watercolour\n",
+    )
+    parser.add_argument("--budget-minutes", type=float, default=10.0)
+    parser.add_argument("--styles", default=",".join(STYLES))
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variant", default="", help="key=value,... (see the module docstring)")
+    parser.add_argument(
+        "--no-judge", dest="judge", action="store_false", help="skip the style judge's FID / KID"
+    )
+    parser.add_argument("--out", default=None, help="default results/unpaired-<budget>min.json")
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+
+    from keras_styletransfer.errors import InputError
+    from keras_styletransfer.files import check_output_file, write_json
+
+    try:
+        styles = [s.strip() for s in args.styles.split(",") if s.strip()]
+        families = [f.strip() for f in args.families.split(",") if f.strip()]
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown or not families or not styles:
+            raise InputError(
+                f"--families {unknown or families}: choose from {', '.join(FAMILIES)}."
+            )
+        if args.budget_minutes <= 0:
+            raise InputError(f"--budget-minutes must be > 0; received {args.budget_minutes}.")
+        variant = parse_variant(args.variant)
+        if set(variant) & set(NETWORK_KEYS) and "multistyle" in families:
+            raise InputError("--variant changes cyclegan / cut / fastcut networks only.")
+        out = args.out or os.path.join(HERE, "results", f"unpaired-{args.budget_minutes:g}min.json")
+        check_output_file(out, overwrite=args.overwrite)
+    except InputError as error:
+        print(f"unpaired.py: error: {error}", file=sys.stderr)
+        return 2
+    import keras
+    import tensorflow as tf
+
+    results = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        "budget_minutes": args.budget_minutes,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "filters": args.filters,
+        "seed": args.seed,
+        "runs": {},
+    }
+    step_times = {}
+    for style in styles:
+        for family in families:
+            print(f"{family} {style}: {args.budget_minutes:g} min", flush=True)
+            entry = train_and_score(
+                family, style, 60 * args.budget_minutes, args, variant, step_times
+            )
+            results["runs"][f"{family}_{style}"] = entry
+            results["load_average_end"] = os.getloadavg()
+            write_json(out, results)  # after every run: a long benchmark keeps what it measured
+            crops = entry["metrics"]["crops"]
+            print(
+                f"  {entry['steps']} steps in {entry['training_seconds']:.0f} s: crops SSIM "
+                f"{crops['ssim']:.3f} (photo {crops['baseline_ssim']:.3f}, gap closed "
+                f"{crops['ssim_gap_closed']:.0%})",
+                flush=True,
+            )
+    print(table(results))
+    print(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

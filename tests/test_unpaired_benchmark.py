@@ -1,0 +1,48 @@
+"""benchmarks/unpaired.py: its options, and a tiny budgeted run that writes well-formed JSON."""
+
+import json
+
+import pytest
+
+from benchmarks import unpaired
+from keras_styletransfer.errors import InputError
+
+
+def test_variants_parse_to_numbers_and_unknown_keys_are_refused():
+    assert unpaired.parse_variant("learning_rate=1e-3,blocks=3,upsampling=resize") == {
+        "learning_rate": 1e-3,
+        "blocks": 3,
+        "upsampling": "resize",
+    }
+    assert unpaired.parse_variant("") == {}
+    with pytest.raises(InputError, match="key one of"):
+        unpaired.parse_variant("dropout=0.5")
+
+
+def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys):
+    out = str(tmp_path / "r.json")
+    assert unpaired.main(["--families", "stargan", "--out", out]) == 2
+    assert "choose from cyclegan, cut, fastcut, multistyle" in capsys.readouterr().err
+    assert unpaired.main(["--budget-minutes", "0", "--out", out]) == 2
+    args = ["--families", "multistyle", "--variant", "blocks=3", "--out", out]
+    assert unpaired.main(args) == 2
+    (tmp_path / "r.json").write_text("{}")
+    assert unpaired.main(["--out", out]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_tiny_budget_trains_each_family_for_the_budget_and_scores_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_STYLETRANSFER_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    arguments = ["--budget-minutes", "0.1", "--styles", "pencil", "--families", "cut,cyclegan"]
+    arguments += ["--image-size", "32", "--filters", "4", "--batch-size", "2", "--no-judge"]
+    arguments += ["--variant", "blocks=1", "--out", str(out)]
+    assert unpaired.main(arguments) == 0
+    results = json.loads(out.read_text())
+    assert set(results["runs"]) == {"cut_pencil", "cyclegan_pencil"}
+    for entry in results["runs"].values():
+        assert entry["steps"] >= 1 and entry["training_seconds"] < 60
+        assert entry["variant"] == {"blocks": 1}
+        assert set(entry["metrics"]) == {"crops", "256"}
+        assert -1 <= entry["metrics"]["crops"]["ssim"] <= 1
