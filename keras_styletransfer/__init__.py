@@ -63,6 +63,9 @@ _EXPORTS = {
     "Stylizer": "keras_styletransfer.serving.inference",
     "export_generator": "keras_styletransfer.serving.export",
     "verify_export": "keras_styletransfer.serving.export",
+    "export_tflite": "keras_styletransfer.serving.tflite",
+    "stylize_video": "keras_styletransfer.serving.video",
+    "stitch": "keras_styletransfer.serving.panorama",
     # errors
     "InputError": "keras_styletransfer.errors",
     "PipelineOptions": "keras_styletransfer.data.options",
