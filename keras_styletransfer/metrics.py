@@ -61,7 +61,7 @@ def train_digit_classifier(epochs=8, seed=0):
     )
     batches = shuffled_batches(to_model_range(train_images), train_labels, 64, seed)
     with seeded(seed):  # dropout draws from `seed`; restored afterwards
-        classifier.fit(batches, epochs=epochs, verbose=0)
+        classifier.fit(batches, epochs=epochs, verbose=0, shuffle=False)
     _, accuracy = classifier.evaluate(to_model_range(test_images), test_labels, verbose=0)
     return classifier, float(accuracy)
 
@@ -293,7 +293,7 @@ class StyleJudge:
         )
         batches = shuffled_batches(to_model_range(images), labels, batch_size, seed)
         with seeded(seed):
-            classifier.fit(batches, epochs=epochs, verbose=0)
+            classifier.fit(batches, epochs=epochs, verbose=0, shuffle=False)
         return cls(names, classifier)
 
     def probabilities(self, images):

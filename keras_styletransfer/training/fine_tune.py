@@ -305,6 +305,7 @@ class FineTuneRecipe(Recipe):
             steps_per_epoch=config.steps_per_epoch,
             verbose=self.settings["verbose"],
             callbacks=[StopOnNonFiniteLoss()],
+            shuffle=False,  # a seeded tf.data stream already
         )
         return scratch, {
             "training_seconds": time.time() - started,

@@ -224,6 +224,7 @@ def _run(recipe, config, run_dir, verbose, strategy):
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the dataset is already a seeded stream; Keras would only warn
     )
     seconds = time.time() - started
     logs = merged_history(before, history.history)
