@@ -108,7 +108,7 @@ def markdown(result):
             lines.append(
                 f"| {task} | {VIEW_NAMES.get(view, view + ' px')} | "
                 f"{entry['input']['psnr']:.2f} / {entry['input']['ssim']:.3f} | "
-                f"**{entry['model']['psnr']:.2f} / {entry['model']['ssim']:.3f}** | {baselines} | "
+                f"{entry['model']['psnr']:.2f} / {entry['model']['ssim']:.3f} | {baselines} | "
                 f"{'yes' if won else 'no'} |"
             )
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """`keras-styletransfer train-restore`: one conditional generator G(x, task) for restoration.
 
-    keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur [--epochs 10] \\
+    keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur [--epochs 16] \\
         [--run-dir DIR]
 
 A `train-style` run of the multistyle_paired family on `--data restoration`: the styles are the
@@ -30,7 +30,7 @@ RUN_OUTPUTS = (
     "metrics.json",
 )
 EXAMPLES = """examples:
-  keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur --epochs 10
+  keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur
   keras-styletransfer train-restore --tasks denoise --epochs 1 --steps-per-epoch 50 \\
       --run-dir saved_models/denoise
   keras-styletransfer restore --task denoise --model saved_models/denoise/final.keras photo.jpg
@@ -56,9 +56,9 @@ def add_command(commands):
     )
     add_run_arguments(
         parser,
-        epochs=10,
+        epochs=16,
         steps_per_epoch=100,
-        batch_size=4,
+        batch_size=16,
         data_help="'restoration' (the offline photos degraded per task; the only source)",
         run_dir_help="defaults to saved_models/restore_<tasks>",
     )

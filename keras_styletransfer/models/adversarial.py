@@ -64,7 +64,8 @@ class AdversarialModel(keras.Model):
     What callers (training runs, serving, fusion, fine-tuning, explain) may rely on, and nothing
     else:
 
-    - `family`: "gan", "pix2pix", "cyclegan" or "multistyle".
+    - `family`: "gan", "pix2pix", "cyclegan", "cut", "fastcut", "multistyle" or
+      "multistyle_paired".
     - `networks`: dict role -> network (`{"generator": G, "discriminator": D}`; a CycleGAN has
       `generator_ab`, `generator_ba`, `discriminator_a`, `discriminator_b`).
       `generator_networks()` / `discriminator_networks()` list them by kind.

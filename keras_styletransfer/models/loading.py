@@ -34,7 +34,8 @@ class TrainedParts:
             bare generator).
         style_names: list of str or None. The generator's style slots, for generators that take
             a style input (a multi-style model's styles then its content domain); else None.
-        family: str. "gan", "pix2pix", "cyclegan", "multistyle", or "generator" for a bare one.
+        family: str. The wrapper's `family` ("gan", "pix2pix", "cyclegan", "cut", "fastcut",
+            "multistyle", "multistyle_paired"), or "generator" for a bare one.
         name: str. A name to serve it under (the CycleGAN direction appended).
         direction: str or None. "AB" / "BA" for a CycleGAN, else None.
     """

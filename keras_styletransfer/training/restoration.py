@@ -84,19 +84,19 @@ def save_restoration_sheet(model, config, path, images_dir=None, count=2, seed=0
         for (name, variant, degraded, clean), output in zip(chosen, outputs, strict=True):
             classical = baseline(task, degraded, method)
             row = []
-            for label, image in (
-                (f"{task} ({variant}) input", degraded),
-                ("model", output),
-                (method, classical),
+            for kind, label, image in (
+                ("input", f"{task} ({variant}) input", degraded),
+                ("model", "model", output),
+                ("baseline", method, classical),
             ):
                 row.append((f"{label} {quality(clean, image)[0]:.1f} dB", image))
-                files[f"{name}_{task}_{variant}_{label.split()[0]}.png"] = image
+                files[f"{name}_{task}_{variant}_{kind}.png"] = image
             row.append((f"{name} clean", clean))
             rows.append(row)
     if images_dir:
         os.makedirs(images_dir, exist_ok=True)
         for name, image in files.items():
-            save_png(image, os.path.join(images_dir, name.replace(" ", "_")))
+            save_png(image, os.path.join(images_dir, name))
     return save_png(labelled_sheet(rows, font_size=14, label_height=22), path)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_styletransfer.cli import main
+from keras_styletransfer.cli.main import main
 
 TINY = ["--image-size", "32", "--filters", "8", "--batch-size", "2", "--steps-per-epoch", "2"]
 
@@ -34,7 +34,7 @@ def trained(tmp_path_factory):
     """A tiny two-task restoration run (denoise, sr2), one epoch of two steps."""
     run_dir = tmp_path_factory.mktemp("restore") / "run"
     argv = ["train-restore", "--tasks", "denoise,sr2", "--epochs", "1", "--run-dir", str(run_dir)]
-    assert main.main([*argv, *TINY]) == 0
+    assert main([*argv, *TINY]) == 0
     return run_dir, argv
 
 
@@ -102,7 +102,7 @@ def test_restore_writes_full_size_outputs_and_scores_them(trained, photo_file, t
     run_dir, _ = trained
     out = tmp_path / "out"
     args = ["restore", "--task", "sr2", "--model", str(run_dir / "final.keras"), str(photo_file)]
-    assert main.main([*args, "--out", str(out), "--degrade", "--max-tile-pixels", "40000"]) == 0
+    assert main([*args, "--out", str(out), "--degrade", "--max-tile-pixels", "40000"]) == 0
     printed = capsys.readouterr().out
     assert "china: sr2 PSNR / SSIM against the original" in printed
     for name in ("china.png", "china_baseline.png", "china_degraded.png", "contact_sheet.png"):
@@ -113,7 +113,7 @@ def test_restore_writes_full_size_outputs_and_scores_them(trained, photo_file, t
     # Nearly untrained, the residual model stays close to its input: tiles blend without seams.
     assert np.abs(restored.astype(int) - degraded).mean() < 8
     # The same command again refuses to replace the outputs without --overwrite.
-    assert main.main([*args, "--out", str(out)]) == 2
+    assert main([*args, "--out", str(out)]) == 2
 
 
 def test_unknown_tasks_are_one_line_errors(tmp_path):

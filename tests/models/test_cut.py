@@ -255,3 +255,27 @@ def test_a_cut_run_killed_mid_epoch_and_mid_write_resumes_bit_identically(tmp_pa
     config["steps_per_epoch"] = 3
     monkeypatch.setitem(exact.CONFIGS, "cut", config)
     exact.resume_through_kills("cut", tmp_path, [["batch", 1, 1], ["write", 2]])
+
+
+@pytest.mark.slow
+def test_two_replicas_make_the_single_device_update(monkeypatch):
+    from keras_styletransfer import distribute
+    from keras_styletransfer.models import discriminators, generators
+    from tests import test_distribute as equivalence
+
+    def build_cut():
+        generator = generators.ResnetGenerator(
+            num_residual_blocks=1, filters=4, num_downsamplings=1, name="g"
+        )
+        discriminator = discriminators.PatchGANDiscriminator(num_layers=2, filters=4, name="d")
+        # Locations, the flip and both NCE terms are drawn and computed per replica.
+        return CUT(generator, discriminator, num_patches=8, flip_equivariance=True, seed=3)
+
+    monkeypatch.setitem(equivalence.BUILDERS, "cut", build_cut)
+    single = equivalence.train_two_steps("cut", distribute.get_strategy("default"))
+    mirrored = equivalence.train_two_steps("cut", equivalence.two_device_strategy())
+    for key, value in single[0].items():
+        np.testing.assert_allclose(mirrored[0][key], value, atol=equivalence.ATOL, err_msg=key)
+    assert single[1].keys() == mirrored[1].keys() and "nce_identity_loss" in single[1]
+    for key, value in single[1].items():
+        assert mirrored[1][key] == pytest.approx(value, rel=1e-4, abs=equivalence.ATOL), key

@@ -223,14 +223,20 @@ def test_translation_presets_build_todays_architectures_uncompiled():
     assert set(TRANSLATION_PRESETS) == {
         "pix2pix_unet",
         "cyclegan_resnet6",
+        "cyclegan_resnet3",
         "multistyle",
         "multistyle_paired",
+        "cut",
+        "fastcut",
+        "restoration_unet",
     }
     for family, name in [
         ("pix2pix", "pix2pix_unet"),
-        ("cyclegan", "cyclegan_resnet6"),
+        ("cyclegan", "cyclegan_resnet3"),
         ("multistyle", "multistyle"),
         ("multistyle_paired", "multistyle_paired"),
+        ("cut", "cut"),
+        ("fastcut", "fastcut"),
     ]:
         preset = get_translation_preset(family)
         assert preset is get_translation_preset(name) and preset.family == family
@@ -261,6 +267,10 @@ def test_translation_presets_build_todays_architectures_uncompiled():
         assert isinstance(network, discriminators.PatchGANDiscriminator) and network.name == name
         assert network.get_config()["num_layers"] == 2
         assert network.get_config()["conditional"] is False
+    # The family's default is sized for a CPU by measurement (benchmarks/README.md).
+    default = get_translation_preset("cyclegan").build(16, 4, seed=1)
+    assert default.generator_ab.get_config()["num_residual_blocks"] == 3
+    assert (default.identity_weight, default.pool_size, default.cycle_weight) == (10.0, 0, 10.0)
 
     multistyle = get_translation_preset("multistyle").build(16, 4, ("pencil", "cartoon"), 2)
     assert isinstance(multistyle, MultiStyleGAN) and multistyle.style_names == ["pencil", "cartoon"]
