@@ -167,10 +167,10 @@ def calibrate(config, data, variant):
     model = build_model(config, variant)
     dataset = build_dataset(config, data)
     started = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)
+    model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     first = time.perf_counter() - started
     started = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=CALIBRATION_STEPS, verbose=0)
+    model.fit(dataset, epochs=1, steps_per_epoch=CALIBRATION_STEPS, verbose=0, shuffle=False)
     return first, (time.perf_counter() - started) / CALIBRATION_STEPS
 
 
@@ -208,7 +208,12 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
     budget = _time_budget_callback(budget_seconds)
     started = time.perf_counter()
     history = model.fit(
-        build_dataset(config, data), epochs=1, steps_per_epoch=steps, callbacks=[budget], verbose=0
+        build_dataset(config, data),
+        epochs=1,
+        steps_per_epoch=steps,
+        callbacks=[budget],
+        verbose=0,
+        shuffle=False,
     )
     seconds = time.perf_counter() - started
     entry = {

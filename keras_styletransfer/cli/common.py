@@ -196,6 +196,32 @@ def add_strength_argument(parser):
     )
 
 
+def add_tile_argument(parser, what="larger images are"):
+    """`--max-tile-pixels`: the tile size of `serving.inference.Stylizer` (default 512 x 512)."""
+    parser.add_argument(
+        "--max-tile-pixels",
+        type=positive_int,
+        default=512 * 512,
+        help=f"{what} processed in blended tiles of about this many pixels",
+    )
+
+
+def output_names(paths, used=None, suffix=".png"):
+    """One distinct output name per input path: `<stem><suffix>`, then `<stem>_2<suffix>`, ...
+    for repeated stems (inputs from other folders, or an image and a video of one stem).
+    `used`: a set of names already taken, updated in place."""
+    names, used = [], set() if used is None else used
+    for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name, counter = f"{stem}{suffix}", 1
+        while name in used:
+            counter += 1
+            name = f"{stem}_{counter}{suffix}"
+        used.add(name)
+        names.append(name)
+    return names
+
+
 # --- help: example command lines ------------------------------------------------------------------
 
 

@@ -17,10 +17,10 @@ from keras_styletransfer.cli.common import (
     add_direction_argument,
     add_overwrite_argument,
     add_strength_argument,
+    add_tile_argument,
     examples,
     load_tensorflow,
     name_weights,
-    positive_int,
 )
 from keras_styletransfer.errors import InputError
 
@@ -66,12 +66,7 @@ def add_command(commands):
         help="auto (default): a turning camera (panorama), then flat scenes / sideways motion "
         "(scans)",
     )
-    parser.add_argument(
-        "--max-tile-pixels",
-        type=positive_int,
-        default=512 * 512,
-        help="the panorama is stylised in blended tiles of about this many pixels",
-    )
+    add_tile_argument(parser, "the panorama is")
     parser.set_defaults(handler=run)
     return parser
 

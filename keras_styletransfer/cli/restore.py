@@ -15,26 +15,28 @@ from __future__ import annotations
 
 import os
 
-from keras_styletransfer.cli.common import add_overwrite_argument, positive_int, seed_int
+from keras_styletransfer.cli.common import (
+    add_overwrite_argument,
+    add_tile_argument,
+    examples,
+    output_names,
+    positive_int,
+    seed_int,
+)
 from keras_styletransfer.errors import InputError
-
-EXAMPLES = """examples:
-  keras-styletransfer restore --task denoise --model saved_models/restore/final.keras photo.jpg
-  keras-styletransfer restore --task sr2 --model M.keras photos/ --out restored --baseline
-  keras-styletransfer restore --task deblur --model M.keras photo.jpg --degrade --seed 3
-"""
 
 
 def add_command(commands):
     """Add the `restore` sub-command to the CLI's sub-parsers."""
-    import argparse
-
     parser = commands.add_parser(
         "restore",
         help="restore photos (colourise, denoise, super-resolve, deblur) with a train-restore "
         "model",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=examples(
+            "restore --task denoise --model saved_models/restore/final.keras photo.jpg",
+            "restore --task sr2 --model M.keras photos/ --out restored --baseline",
+            "restore --task deblur --model M.keras photo.jpg --degrade --seed 3",
+        ),
     )
     parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     parser.add_argument(
@@ -60,28 +62,9 @@ def add_command(commands):
         "--seed", type=seed_int, default=0, help="seed of --degrade's noise (default 0)"
     )
     parser.add_argument("--batch-size", type=positive_int, default=4)
-    parser.add_argument(
-        "--max-tile-pixels",
-        type=positive_int,
-        default=512 * 512,
-        help="larger images are processed in blended tiles of about this many pixels",
-    )
+    add_tile_argument(parser)
     parser.set_defaults(handler=run)
     return parser
-
-
-def _stems(paths):
-    """One distinct output stem per input path (`name`, `name_2`, ... for repeated names)."""
-    stems, used = [], set()
-    for path in paths:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        name, counter = stem, 1
-        while name in used:
-            counter += 1
-            name = f"{stem}_{counter}"
-        used.add(name)
-        stems.append(name)
-    return stems
 
 
 def _written_names(stems, args):
@@ -112,7 +95,7 @@ def run(args):
 
     task = task_name(args.task)
     paths, images, skipped = collect_inputs(args.inputs)
-    stems = _stems(paths)
+    stems = output_names(paths, suffix="")
     check_output_folder(
         args.out,
         inputs=(*paths, args.model),

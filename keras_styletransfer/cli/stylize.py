@@ -19,9 +19,11 @@ from keras_styletransfer.cli.common import (
     add_direction_argument,
     add_overwrite_argument,
     add_strength_argument,
+    add_tile_argument,
     examples,
     load_tensorflow,
     name_weights,
+    output_names,
     positive_int,
 )
 from keras_styletransfer.errors import InputError
@@ -61,12 +63,7 @@ def add_command(commands):
     add_strength_argument(parser)
     add_direction_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, default=4)
-    parser.add_argument(
-        "--max-tile-pixels",
-        type=positive_int,
-        default=512 * 512,
-        help="larger images are processed in blended tiles of about this many pixels",
-    )
+    add_tile_argument(parser)
     parser.add_argument(
         "--temporal",
         choices=("flow", "none"),
@@ -89,22 +86,6 @@ def add_command(commands):
     )
     parser.set_defaults(handler=run)
     return parser
-
-
-def _output_names(paths, used=None, suffix=None):
-    """`<stem>.png` per input path (`suffix`: the input's own suffix, for videos); `<stem>_2`,
-    ... for repeated names (other folders, or an image and a video of one stem)."""
-    names, used = [], set() if used is None else used
-    for path in paths:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        extension = suffix or ".png"
-        name, counter = f"{stem}{extension}", 1
-        while name in used:
-            counter += 1
-            name = f"{stem}_{counter}{extension}"
-        used.add(name)
-        names.append(name)
-    return names
 
 
 def _split_videos(inputs):
@@ -199,9 +180,9 @@ def run(args):
     videos, image_inputs = _split_videos(args.inputs)
     paths, images, skipped = collect_inputs(image_inputs) if image_inputs else ([], [], [])
     used = set()
-    names = _output_names(paths, used)
+    names = output_names(paths, used)
     video_names = [
-        _output_names([path], used, os.path.splitext(path)[1].lower())[0] for path in videos
+        output_names([path], used, os.path.splitext(path)[1].lower())[0] for path in videos
     ]
     sheet_name = ("contact_sheet.png",) if images else ()
     check_output_folder(

@@ -14,6 +14,7 @@ import os
 
 from keras_styletransfer.cli.common import (
     add_run_arguments,
+    examples,
     learning_rate,
     positive_int,
     print_resumed,
@@ -29,24 +30,20 @@ RUN_OUTPUTS = (
     "exported",
     "metrics.json",
 )
-EXAMPLES = """examples:
-  keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur
-  keras-styletransfer train-restore --tasks denoise --epochs 1 --steps-per-epoch 50 \\
-      --run-dir saved_models/denoise
-  keras-styletransfer restore --task denoise --model saved_models/denoise/final.keras photo.jpg
-"""
 
 
 def add_command(commands):
     """Add the `train-restore` sub-command to the CLI's sub-parsers."""
-    import argparse
-
     parser = commands.add_parser(
         "train-restore",
         help="train one model for several restoration tasks (colourise, denoise, sr2, sr4, "
         "deblur) on degraded offline photos",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=examples(
+            "train-restore --tasks colourise,denoise,sr2,deblur",
+            "train-restore --tasks denoise --epochs 1 --steps-per-epoch 50 "
+            "--run-dir saved_models/denoise",
+            "restore --task denoise --model saved_models/denoise/final.keras photo.jpg",
+        ),
     )
     parser.add_argument(
         "--tasks",
