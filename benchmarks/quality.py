@@ -18,8 +18,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
+
+# Run as a script (`python benchmarks/X.py`): the repository root holds `benchmarks`.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -28,17 +33,6 @@ README = os.path.join(ROOT, "README.md")
 STYLES = ("watercolour", "cartoon", "pencil", "ink", "oil")
 VIEWS = (("crops", "64-px crops"), ("256", "whole photo, 256 px"), ("full", "full size"))
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _train(config, run_dir):
@@ -132,6 +126,8 @@ def update_readme(results):
 
 
 def main(argv=None):
+    from benchmarks.protocol import cpu_model
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="steps per style")
     parser.add_argument("--styles", default=",".join(STYLES))
@@ -153,7 +149,7 @@ def main(argv=None):
     runs = run(args.steps, styles, args.out_root, args.seed)
     results = {
         "date": started.isoformat(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},

@@ -30,9 +30,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import time
+
+# Run as a script (`python benchmarks/X.py`): the repository root holds `benchmarks`.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAMILIES = ("cyclegan", "cut", "fastcut", "multistyle")
@@ -43,17 +48,6 @@ PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight")
 RUN_KEYS = ("learning_rate", "batch_size", "filters")
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def parse_variant(text):
@@ -262,6 +256,8 @@ def table(results):
 
 
 def main(argv=None):
+    from benchmarks.protocol import cpu_model
+
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -309,7 +305,7 @@ def main(argv=None):
 
     results = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "load_average_start": os.getloadavg(),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
