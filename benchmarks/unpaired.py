@@ -78,11 +78,8 @@ def build_model(config, variant):
     network_changes = {k: v for k, v in variant.items() if k in NETWORK_KEYS}
     if not network_changes:
         return translation.build_model(config)
-    import keras
-
     from keras_styletransfer.models.discriminators import PatchGANDiscriminator
     from keras_styletransfer.models.generators import ResnetGenerator
-    from keras_styletransfer.optimizers import LinearDecayAfter
     from keras_styletransfer.seeding import seeded
 
     # Unchanged settings are the family's default preset's (`models.presets`).
@@ -128,13 +125,7 @@ def build_model(config, variant):
             )
         else:
             raise ValueError(f"--variant cannot change a {config.family} network.")
-    total = config.epochs * config.steps_per_epoch
-    schedule = LinearDecayAfter(config.learning_rate, total // 2, max(total - total // 2, 1))
-    model.compile(
-        generator_optimizer=keras.optimizers.Adam(schedule, beta_1=0.5),
-        discriminator_optimizer=keras.optimizers.Adam(schedule, beta_1=0.5),
-    )
-    return model
+    return translation.compile_translation(model, config)
 
 
 def _time_budget_callback(seconds):

@@ -297,8 +297,15 @@ def build_model(config):
         "restoration_unet" if config.data == RESTORATION_DATA else config.family
     )
     model = preset.build(config.image_size, config.filters, tuple(config.styles), config.seed)
+    return compile_translation(model, config)
+
+
+def compile_translation(model, config):
+    """Compile `model` with the run's optimizers: Adam(beta_1 0.5) at `config.learning_rate`,
+    held for the first half of the run and decayed linearly to 0 over the second for the
+    unpaired families (the CycleGAN / CUT references' schedule). Returns the model."""
     schedule = config.learning_rate
-    if preset.family in UNPAIRED_FAMILIES:  # the CycleGAN / CUT references: constant, then 0
+    if model.family in UNPAIRED_FAMILIES:
         total = config.epochs * config.steps_per_epoch
         schedule = LinearDecayAfter(config.learning_rate, total // 2, max(total - total // 2, 1))
     model.compile(
