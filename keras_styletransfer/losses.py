@@ -315,9 +315,7 @@ def l1_loss(targets, outputs):
     Returns:
         A `(batch,)` tensor.
     """
-    targets = tf.convert_to_tensor(targets)
-    outputs = tf.cast(tf.convert_to_tensor(outputs), targets.dtype)
-    return per_example_mean(tf.abs(targets - outputs))
+    return _per_example_error(targets, outputs, tf.abs)
 
 
 def l2_loss(targets, outputs):
@@ -334,9 +332,14 @@ def l2_loss(targets, outputs):
     Returns:
         A `(batch,)` tensor.
     """
+    return _per_example_error(targets, outputs, tf.square)
+
+
+def _per_example_error(targets, outputs, measure):
+    """`per_example_mean(measure(targets - outputs))`, outputs cast to the targets' dtype."""
     targets = tf.convert_to_tensor(targets)
     outputs = tf.cast(tf.convert_to_tensor(outputs), targets.dtype)
-    return per_example_mean(tf.square(targets - outputs))
+    return per_example_mean(measure(targets - outputs))
 
 
 def style_classification_loss(style_indices, style_logits):
