@@ -1,6 +1,7 @@
-"""What the commands share: argument types, common options, help examples (`examples`), how
-much a command says (`--quiet` / `--verbose`: `verbosity`, `detail`, `keras_verbose`), the one
-progress bar (`progress`, `ProgressBar`), and loading TensorFlow quietly.
+"""What the commands share: argument types, common options, video inputs (`split_videos`,
+`render_video`), help examples (`examples`), how much a command says (`--quiet` / `--verbose`:
+`verbosity`, `detail`, `keras_verbose`), the one progress bar (`progress`, `ProgressBar`), and
+loading TensorFlow quietly.
 
 Nothing here imports TensorFlow at import time: the command line is parsed and checked first, and
 a command calls `load_tensorflow()` only once its arguments are valid.
@@ -220,6 +221,138 @@ def output_names(paths, used=None, suffix=".png"):
         used.add(name)
         names.append(name)
     return names
+
+
+# --- video inputs: `stylize` and `restore` ------------------------------------------------------
+
+
+def add_video_arguments(parser, verb):
+    """`--temporal flow|none`, `--temporal-weight` and `--max-frames`, read by `render_video`;
+    `verb` is what the command does to a frame ("stylise", "restore")."""
+    parser.add_argument(
+        "--temporal",
+        choices=("flow", "none"),
+        default="flow",
+        help="videos: flow (default) blends each frame with the previous output warped by "
+        f"optical flow, which removes flicker; none {verb}s each frame alone",
+    )
+    parser.add_argument(
+        "--temporal-weight",
+        type=float,
+        default=None,
+        help="videos, --temporal flow: weight of the previous output, in [0, 1) (default 0.6; "
+        "higher is steadier but follows fast changes more slowly)",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=positive_int,
+        default=None,
+        help=f"videos: {verb} only the first N frames (a quick preview)",
+    )
+
+
+def check_video_arguments(args):
+    """Refuse a `--temporal-weight` outside [0, 1) before TensorFlow loads."""
+    if args.temporal_weight is not None:
+        from keras_styletransfer.serving.video import check_temporal
+
+        check_temporal(args.temporal, args.temporal_weight)
+
+
+def split_videos(inputs):
+    """`(video files, other inputs)`: video files (by suffix, `serving.video.is_video_file`)
+    named as inputs or found under a folder given (recursively, sorted) go to the video path. A
+    folder that holds videos and no image is left out of the other inputs; any other folder
+    stays there (so one with neither is still reported as holding no image)."""
+    from keras_styletransfer.data.folders import list_image_files
+    from keras_styletransfer.errors import DataSourceError
+    from keras_styletransfer.serving.video import is_video_file
+
+    videos, others = [], []
+    for item in inputs:
+        if os.path.isfile(item) and is_video_file(item):
+            videos.append(item)
+            continue
+        found = []
+        if os.path.isdir(item):
+            for root, folders, names in os.walk(item):
+                folders.sort()
+                found += [os.path.join(root, n) for n in sorted(names) if is_video_file(n)]
+        videos += found
+        if found:
+            try:
+                list_image_files(item)
+            except DataSourceError:
+                continue  # videos only
+        others.append(item)
+    return videos, others
+
+
+def video_output_names(videos, used=None):
+    """One distinct output name per video, in its own container: `clip.mp4`, `clip_2.mp4`, ...
+    (`output_names`; `used` as there)."""
+    used = set() if used is None else used
+    return [output_names([path], used, os.path.splitext(path)[1].lower())[0] for path in videos]
+
+
+def render_video(render, path, destination, args, action, done, prepare=None, on_frame=None):
+    """One video through `serving.video.stylize_video` with the command's `--temporal`,
+    `--temporal-weight`, `--max-frames` and `--batch-size`, behind a progress bar; prints what
+    was written and its flicker.
+
+    Args:
+        render: callable. A list of uint8 RGB frames -> a list of float frames in [-1, 1].
+        path: str. The video to read.
+        destination: str. The video to write (checked by the caller).
+        args: argparse.Namespace. The command's arguments (`add_video_arguments`).
+        action, done: str. What the command does, for the bar ("restore") and the summary
+            ("restored").
+        prepare, on_frame: callable or None. See `stylize_video`. Defaults to None.
+
+    Returns:
+        dict: `stylize_video`'s summary.
+    """
+    from keras_styletransfer.serving.video import (
+        DEFAULT_TEMPORAL_WEIGHT,
+        stylize_video,
+        video_info,
+    )
+
+    weight = DEFAULT_TEMPORAL_WEIGHT if args.temporal_weight is None else args.temporal_weight
+    total = video_info(path).frame_count or None
+    if args.max_frames and total:
+        total = min(total, args.max_frames)
+    with ProgressBar(total, f"{action} {os.path.basename(path)}") as bar:
+
+        def frame_done(*frame):
+            bar.update()
+            if on_frame:
+                on_frame(*frame)
+
+        summary = stylize_video(
+            render,
+            path,
+            destination,
+            temporal=args.temporal,
+            weight=weight,
+            batch_size=args.batch_size,
+            max_frames=args.max_frames,
+            on_frame=frame_done,
+            prepare=prepare,
+        )
+    smoothing = (
+        f"flow smoothing, weight {summary['weight']:g}"
+        if summary["temporal"] == "flow"
+        else "frame by frame"
+    )
+    print(
+        f"{done} {summary['frames']} frame(s) of {path} into {destination} "
+        f"({summary['width']}x{summary['height']}, {summary['fps']:g} fps, {smoothing}); "
+        f"flicker {summary['flicker']:+.2f} grey levels (output change "
+        f"{summary['output_change']:.2f} vs input change {summary['input_change']:.2f} along "
+        "the optical flow)"
+    )
+    return summary
 
 
 # --- help: example command lines ------------------------------------------------------------------

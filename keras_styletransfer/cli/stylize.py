@@ -7,8 +7,9 @@ Without --model, the multi-style model shipped with the package is used
 (`serving.pretrained`); --out defaults to ./stylized.
 
 Writes one PNG per readable image, at its own size, and a contact sheet; one video per video file
-(.mp4 .avi .mov .mkv: same size, frame rate and container, stylised by `serving.video`, with
-optical-flow temporal smoothing unless `--temporal none`), and prints each video's flicker.
+(.mp4 .avi .mov .mkv, given or found in a folder given: same size, frame rate and container,
+stylised by `serving.video`, with optical-flow temporal smoothing unless `--temporal none`), and
+prints each video's flicker.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from keras_styletransfer.cli.common import (
     add_overwrite_argument,
     add_strength_argument,
     add_tile_argument,
+    add_video_arguments,
+    check_video_arguments,
     examples,
     load_tensorflow,
     name_weights,
     output_names,
     positive_int,
+    render_video,
+    split_videos,
+    video_output_names,
 )
 from keras_styletransfer.errors import InputError
 
@@ -43,7 +49,7 @@ def add_command(commands):
     parser.add_argument(
         "inputs",
         nargs="+",
-        help="image files, folders of images, and video files (.mp4 .avi .mov .mkv)",
+        help="image files, video files (.mp4 .avi .mov .mkv), and folders of them",
     )
     parser.add_argument(
         "--model",
@@ -64,36 +70,9 @@ def add_command(commands):
     add_direction_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, default=4)
     add_tile_argument(parser)
-    parser.add_argument(
-        "--temporal",
-        choices=("flow", "none"),
-        default="flow",
-        help="videos: flow (default) blends each frame with the previous output warped by "
-        "optical flow, which removes flicker; none stylises each frame alone",
-    )
-    parser.add_argument(
-        "--temporal-weight",
-        type=float,
-        default=None,
-        help="videos, --temporal flow: weight of the previous output, in [0, 1) (default 0.6; "
-        "higher is steadier but follows fast changes more slowly)",
-    )
-    parser.add_argument(
-        "--max-frames",
-        type=positive_int,
-        default=None,
-        help="videos: stylise only the first N frames (a quick preview)",
-    )
+    add_video_arguments(parser, "stylise")
     parser.set_defaults(handler=run)
     return parser
-
-
-def _split_videos(inputs):
-    """`(video files, other inputs)`: files named as videos go to `serving.video`."""
-    from keras_styletransfer.serving.video import is_video_file
-
-    videos = [item for item in inputs if os.path.isfile(item) and is_video_file(item)]
-    return videos, [item for item in inputs if item not in videos]
 
 
 def _stylize_images(stylizer, images, style, strength, batch_size):
@@ -107,45 +86,6 @@ def _stylize_images(stylizer, images, style, strength, batch_size):
     return outputs
 
 
-def _stylize_videos(stylizer, videos, names, args, style, strength):
-    """Every video stylised into OUT/NAME; prints its flicker figures."""
-    from keras_styletransfer.cli.common import ProgressBar
-    from keras_styletransfer.serving.video import (
-        DEFAULT_TEMPORAL_WEIGHT,
-        stylize_video,
-        video_info,
-    )
-
-    weight = DEFAULT_TEMPORAL_WEIGHT if args.temporal_weight is None else args.temporal_weight
-    for path, name in zip(videos, names, strict=True):
-        total = video_info(path).frame_count or None
-        if args.max_frames and total:
-            total = min(total, args.max_frames)
-        with ProgressBar(total, f"stylize {os.path.basename(path)}") as bar:
-            summary = stylize_video(
-                lambda frames: stylizer(frames, style=style, strength=strength),
-                path,
-                os.path.join(args.out, name),
-                temporal=args.temporal,
-                weight=weight,
-                batch_size=args.batch_size,
-                max_frames=args.max_frames,
-                on_frame=bar.update,
-            )
-        smoothing = (
-            f"flow smoothing, weight {summary['weight']:g}"
-            if summary["temporal"] == "flow"
-            else "frame by frame"
-        )
-        print(
-            f"stylised {summary['frames']} frame(s) of {path} into {os.path.join(args.out, name)} "
-            f"({summary['width']}x{summary['height']}, {summary['fps']:g} fps, {smoothing}); "
-            f"flicker {summary['flicker']:+.2f} grey levels (output change "
-            f"{summary['output_change']:.2f} vs input change {summary['input_change']:.2f} along "
-            "the optical flow)"
-        )
-
-
 def run(args):
     """Stylise every readable input; write the outputs and a contact sheet."""
     from keras_styletransfer.validation import check_strength
@@ -154,10 +94,7 @@ def run(args):
         raise InputError("pass --style or --blend, not both.")
     strength = check_strength(args.strength)
     style = args.blend or args.style
-    if args.temporal_weight is not None:
-        from keras_styletransfer.serving.video import check_temporal
-
-        check_temporal(args.temporal, args.temporal_weight)
+    check_video_arguments(args)
     from keras_styletransfer.files import check_output_folder
 
     check_output_folder(args.out, overwrite=args.overwrite)  # a file, a model's folder, read-only
@@ -177,13 +114,11 @@ def run(args):
                 f"the shipped model renders several styles; choose one with --style ({styles}) "
                 "or mix them with --blend, or pass your own --model."
             )
-    videos, image_inputs = _split_videos(args.inputs)
+    videos, image_inputs = split_videos(args.inputs)
     paths, images, skipped = collect_inputs(image_inputs) if image_inputs else ([], [], [])
     used = set()
     names = output_names(paths, used)
-    video_names = [
-        output_names([path], used, os.path.splitext(path)[1].lower())[0] for path in videos
-    ]
+    video_names = video_output_names(videos, used)
     sheet_name = ("contact_sheet.png",) if images else ()
     check_output_folder(
         args.out,
@@ -215,5 +150,13 @@ def run(args):
         print(f"stylised {len(outputs)} image(s) into {args.out}; contact sheet {sheet_path}")
     if skipped:
         print(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0][0]} ({skipped[0][1]})")
-    _stylize_videos(stylizer, videos, video_names, args, style, strength)
+    for path, name in zip(videos, video_names, strict=True):
+        render_video(
+            lambda frames: stylizer(frames, style=style, strength=strength),
+            path,
+            os.path.join(args.out, name),
+            args,
+            "stylize",
+            "stylised",
+        )
     return 0

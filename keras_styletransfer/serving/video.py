@@ -411,6 +411,7 @@ def stylize_video(
     max_frames=None,
     measure=True,
     on_frame=None,
+    prepare=None,
 ):
     """Stylise a video file into another (same size and frame rate; codec from the suffix).
 
@@ -422,7 +423,12 @@ def stylize_video(
         temporal, weight, batch_size: see `stylize_frames`.
         max_frames: int or None. Stop after this many frames. Defaults to all.
         measure: bool. Measure the flicker (two more optical flows per frame). Defaults to True.
-        on_frame: callable or None. Called once per written frame (progress). Defaults to None.
+        on_frame: callable or None. Called once per written frame, in order, as
+            `on_frame(index, input_frame, output_frame)` (uint8 RGB; the input as rendered, so
+            the prepared frame when `prepare`): progress, or more outputs. Defaults to None.
+        prepare: callable or None. `prepare(index, frame)` -> the uint8 RGB frame of the same
+            size to render in place of the frame read (e.g. `restore --degrade`'s degradation);
+            the optical flow and the flicker then follow the prepared frames. Defaults to None.
 
     Returns:
         dict: `frames`, `fps`, `width`, `height`, `temporal`, `weight`, and `flicker`'s figures
@@ -432,6 +438,8 @@ def stylize_video(
     info = video_info(input_path)
     meter = FlickerMeter() if measure else None
     frames = read_frames(input_path, max_frames)
+    if prepare is not None:
+        frames = (prepare(index, frame) for index, frame in enumerate(frames))
     count = 0
     with VideoWriter(output_path, info.fps, info.width, info.height) as writer:
         for input_frame, output_frame in stylize_frames(
@@ -440,9 +448,9 @@ def stylize_video(
             writer.write(output_frame)
             if meter:
                 meter.add(input_frame, output_frame)
-            count += 1
             if on_frame:
-                on_frame()
+                on_frame(count, input_frame, output_frame)
+            count += 1
     summary = {
         "frames": count,
         "fps": info.fps,

@@ -1,5 +1,5 @@
-"""`stylize`, `export` and `panorama`: help with examples, progress bars on stderr over many files
-and on export, and errors that stay one line even where a progress bar is open."""
+"""`stylize`, `restore`, `export` and `panorama`: help with examples, progress bars on stderr over
+many files and on export, and errors that stay one line even where a progress bar is open."""
 
 import contextlib
 import io
@@ -19,7 +19,7 @@ def run_cli(*args):
     return status, stdout.getvalue(), stderr.getvalue()
 
 
-@pytest.mark.parametrize("command", ["stylize", "export", "panorama"])
+@pytest.mark.parametrize("command", ["stylize", "restore", "export", "panorama"])
 def test_help_ends_with_real_examples(command):
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices[command]

@@ -183,3 +183,116 @@ def test_the_benchmark_scores_a_model_against_every_baseline(trained, tmp_path):
         > result["scores"]["sr2"]["crops"]["input"]["ssim"]
     )
     assert set(result["tasks_won_by_view"]) == {"crops"}
+
+
+# --- videos: restored frame by frame through `serving.video`, as `stylize` stylises them ---------
+
+
+@pytest.fixture(scope="module")
+def identity_model(tmp_path_factory):
+    """An untrained denoise / sr2 restoration model: its residual head makes it the identity."""
+    from keras_styletransfer.models import PatchGANDiscriminator
+    from keras_styletransfer.models.multistyle_paired import PairedMultiStyle, StyleUNetGenerator
+
+    generator = StyleUNetGenerator(
+        num_styles=2, num_downsamplings=2, filters=4, max_filters=8, residual=True
+    )
+    discriminator = PatchGANDiscriminator(
+        num_layers=1, filters=4, conditional=True, condition_channels=5, name="patchgan"
+    )
+    path = tmp_path_factory.mktemp("model") / "final.keras"
+    PairedMultiStyle(generator, discriminator, ["denoise", "sr2"], seed=0).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def noisy_clip(tmp_path):
+    """A 6-frame 48x32 clip panned across a texture, with sensor noise the model passes on."""
+    from keras_styletransfer.serving.video import panned_clip
+    from tests.serving.test_video import texture, write_clip
+
+    path = str(tmp_path / "clip.mp4")
+    write_clip(path, panned_clip(texture(), frames=6, size=(32, 48), step=(0, 2), noise=4.0))
+    return path
+
+
+def restore_here(*args):
+    """`keras-styletransfer restore ARGS` in this process: (status, stdout, stderr)."""
+    from tests.serving.test_video import run_cli as run_in_process
+
+    return run_in_process("restore", *args)
+
+
+def flicker_of(stdout):
+    import re
+
+    return float(re.search(r"flicker ([+-][0-9.]+) grey levels", stdout).group(1))
+
+
+def test_restore_writes_a_video_smoothed_over_time_and_never_overwrites(
+    identity_model, noisy_clip, tmp_path
+):
+    from keras_styletransfer.serving.video import read_frames, video_info
+
+    out = str(tmp_path / "out")
+    command = ["--task", "denoise", "--model", identity_model, noisy_clip, "--out", out]
+    status, stdout, stderr = restore_here(*command)
+    assert status == 0, stderr
+    assert os.listdir(out) == ["clip.mp4"]  # no contact sheet without images
+    assert "restored 6 frame(s)" in stdout and "flow smoothing, weight 0.6" in stdout
+    info = video_info(os.path.join(out, "clip.mp4"))
+    assert (info.width, info.height) == (48, 32)
+    assert len(list(read_frames(os.path.join(out, "clip.mp4")))) == 6
+    status, _, stderr = restore_here(*command)
+    assert status == 2 and "--overwrite" in stderr and len(stderr.strip().splitlines()) == 1
+    status, plain, _ = restore_here(*command, "--overwrite", "--temporal", "none")
+    assert status == 0 and "frame by frame" in plain
+    # The identity passes the sensor noise on; flow smoothing averages it away over frames.
+    assert flicker_of(stdout) < flicker_of(plain) - 0.5, (stdout, plain)
+    status, _, stderr = restore_here(*command, "--overwrite", "--temporal-weight", "1")
+    assert status == 2 and "[0, 1)" in stderr
+
+
+def test_restore_degrades_and_baselines_a_video_frame_by_frame(
+    identity_model, noisy_clip, tmp_path
+):
+    from keras_styletransfer.serving.video import read_frames
+
+    out = tmp_path / "out"
+    status, stdout, stderr = restore_here(
+        "--task", "denoise", "--model", identity_model, noisy_clip, "--out", str(out),
+        "--degrade", "--max-frames", "4", "--seed", "1",
+    )  # fmt: skip
+    assert status == 0, stderr
+    assert sorted(os.listdir(out)) == ["clip.mp4", "clip_baseline.mp4", "clip_degraded.mp4"]
+    videos = {name: list(read_frames(out / name)) for name in os.listdir(out)}
+    assert [len(frames) for frames in videos.values()] == [4, 4, 4]
+    assert "restored 4 frame(s)" in stdout
+    assert "mean of 4 frames" in stdout and "PSNR / SSIM against the original" in stdout
+    clean = list(read_frames(noisy_clip, 4))
+    # Each frame is degraded (denoise: strong noise or JPEG) before it is restored.
+    degraded = videos["clip_degraded.mp4"]
+    assert np.abs(degraded[1].astype(float) - clean[1]).mean() > 3
+
+
+def test_folders_holding_videos_restore_them_as_videos(identity_model, noisy_clip, tmp_path):
+    clips = tmp_path / "clips"
+    (clips / "more").mkdir(parents=True)
+    os.replace(noisy_clip, clips / "more" / "clip.mp4")
+    out = tmp_path / "out"
+    status, stdout, stderr = restore_here(
+        "--task", "sr2", "--model", identity_model, str(clips), "--out", str(out),
+        "--max-frames", "2", "--temporal", "none",
+    )  # fmt: skip
+    assert status == 0, stderr
+    assert os.listdir(out) == ["clip.mp4"] and "restored 2 frame(s)" in stdout
+    Image.fromarray(np.full((16, 24, 3), 128, np.uint8)).save(clips / "still.png")
+    status, stdout, stderr = restore_here(
+        "--task", "sr2", "--model", identity_model, str(clips), "--out", str(out),
+        "--max-frames", "2", "--overwrite", "--baseline",
+    )  # fmt: skip
+    assert status == 0, stderr
+    assert sorted(os.listdir(out)) == [
+        "clip.mp4", "clip_baseline.mp4", "contact_sheet.png", "still.png", "still_baseline.png"
+    ]  # fmt: skip
+    assert "restored 1 image(s)" in stdout and "restored 2 frame(s)" in stdout

@@ -123,9 +123,9 @@ def test_stylize_video_keeps_size_rate_and_frame_count(tmp_path, suffix):
     target = str(tmp_path / f"out{suffix}")
     calls = []
     summary = stylize_video(
-        identity_render, source, target, batch_size=3, on_frame=lambda: calls.append(1)
+        identity_render, source, target, batch_size=3, on_frame=lambda i, *_: calls.append(i)
     )
-    assert summary["frames"] == 7 and len(calls) == 7
+    assert summary["frames"] == 7 and calls == list(range(7))
     info = video_info(target)
     assert (info.width, info.height, round(info.fps)) == (64, 48, 8)
     frames = list(read_frames(target))
@@ -135,6 +135,26 @@ def test_stylize_video_keeps_size_rate_and_frame_count(tmp_path, suffix):
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp")]
     short = stylize_video(identity_render, source, str(tmp_path / f"short{suffix}"), max_frames=2)
     assert short["frames"] == 2 and len(list(read_frames(tmp_path / f"short{suffix}"))) == 2
+
+
+def test_prepared_frames_are_what_is_rendered_smoothed_and_reported(tmp_path):
+    clip = panned_clip(texture(), frames=5, size=(48, 64), step=(0, 2), noise=1.0)
+    source = str(tmp_path / "in.avi")
+    write_clip(source, clip)
+    seen = []
+    summary = stylize_video(
+        identity_render,
+        source,
+        str(tmp_path / "out.avi"),
+        prepare=lambda index, frame: 255 - frame,  # a negative: far from every frame read
+        on_frame=lambda index, frame, output: seen.append((index, frame, output)),
+        batch_size=2,
+    )
+    assert summary["frames"] == 5 and [index for index, _, _ in seen] == list(range(5))
+    read = list(read_frames(source))
+    for index, frame, output in seen:
+        np.testing.assert_array_equal(frame, 255 - read[index])  # on_frame gets the prepared
+        assert np.abs(output.astype(float) - frame).mean() < 3  # the identity of the prepared
 
 
 def test_video_errors_are_one_line(tmp_path):
@@ -203,6 +223,26 @@ def test_stylize_command_writes_videos_beside_images(tmp_path):
         str(tmp_path / "clip.mp4"),
     )  # fmt: skip
     assert status == 2 and "one style only" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_stylize_finds_the_videos_in_a_folder(tmp_path):
+    from tests import testing
+
+    model = str(tmp_path / "g.keras")
+    testing.tiny_resnet().save(model)
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_clip(str(folder / "a.avi"), panned_clip(texture(), 3, (32, 48), (0, 2)))
+    out = str(tmp_path / "out")
+    status, stdout, stderr = run_cli("stylize", "--model", model, "--out", out, str(folder))
+    assert status == 0, stderr  # a folder of videos only is not "no readable images"
+    assert os.listdir(out) == ["a.avi"] and "stylised 3 frame(s)" in stdout
+    Image.fromarray(texture(32, 48)).save(folder / "b.png")
+    status, stdout, stderr = run_cli(
+        "stylize", "--model", model, "--out", out, "--overwrite", str(folder)
+    )
+    assert status == 0, stderr
+    assert sorted(os.listdir(out)) == ["a.avi", "b.png", "contact_sheet.png"]
 
 
 def test_flow_smoothing_reduces_the_shipped_models_flicker_on_a_panned_photo():
