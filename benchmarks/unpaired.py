@@ -19,7 +19,8 @@ The machine is shared: compare figures from one invocation (the load averages ar
         --variant learning_rate=5e-4,blocks=3,identity_weight=0,pool_size=0
 
 `--variant` changes the CycleGAN or CUT built (`blocks`, `identity_weight`, `cycle_weight`,
-`pool_size`, `upsampling`, `nce_weight`, and explanation-guided training:
+`pool_size`, `upsampling`, `residual` (1: generators that start as the identity, see
+`ResnetGenerator(residual=True)`), `nce_weight`, and explanation-guided training:
 `explanation_guidance`, `locality_weight`) or the run (`learning_rate`, `batch_size`,
 `filters`); what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
@@ -45,7 +46,7 @@ STYLES = ("watercolour", "oil", "pencil")
 VIEWS = ("crops", 256)
 CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
-NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling")
+NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight")
 RUN_KEYS = ("learning_rate", "batch_size", "filters")
 
@@ -88,14 +89,19 @@ def build_model(config, variant):
         key: network_changes.get(key, 0.0) for key in ("explanation_guidance", "locality_weight")
     }
     upsampling = network_changes.get("upsampling", "transpose")
+    residual = bool(network_changes.get("residual", 0))
     filters = config.filters
     with seeded(config.seed):
         if config.family == "cyclegan":
             from keras_styletransfer.models.cyclegan import CycleGAN
 
             model = CycleGAN(
-                ResnetGenerator(blocks, filters, upsampling=upsampling, name="g_ab"),
-                ResnetGenerator(blocks, filters, upsampling=upsampling, name="g_ba"),
+                ResnetGenerator(
+                    blocks, filters, upsampling=upsampling, residual=residual, name="g_ab"
+                ),
+                ResnetGenerator(
+                    blocks, filters, upsampling=upsampling, residual=residual, name="g_ba"
+                ),
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d_a"),
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d_b"),
                 cycle_weight=network_changes.get("cycle_weight", 10.0),
@@ -114,6 +120,7 @@ def build_model(config, variant):
                     blocks,
                     filters,
                     upsampling=network_changes.get("upsampling", "resize"),
+                    residual=residual,
                     name="g",
                 ),
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d"),

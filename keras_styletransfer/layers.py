@@ -400,6 +400,29 @@ def upsample(x, filters, kernel_size, name, upsampling="transpose", **conv_kwarg
     return keras.layers.Conv2D(filters, 3, padding="same", name=name, **conv_kwargs)(x)
 
 
+def add_correction(images, correction, name="styled"):
+    """`clip(images + correction, -1, 1)`: the output of a residual image head.
+
+    A generator whose last convolution (the `correction`, tanh, kernel initialised to zero)
+    is added to its input starts as the identity, and training learns only what to change:
+    restoration, where the target is the input plus a correction, and unpaired translation on
+    a CPU budget, where the untrained generator then returns the photo instead of noise.
+    Layers: `photo_plus_correction` (Add), `shift_up`, `clip` (ReLU capped at 2) and `name`.
+
+    Args:
+        images: tensor. (batch, height, width, channels) in [-1, 1].
+        correction: tensor of the same shape.
+        name: str. Name of the last layer, the image. Defaults to "styled".
+
+    Returns:
+        The tensor of `images`' shape, in [-1, 1].
+    """
+    x = keras.layers.Add(name="photo_plus_correction")([images, correction])
+    x = keras.layers.Rescaling(1.0, offset=1.0, name="shift_up")(x)
+    x = keras.layers.ReLU(max_value=2.0, name="clip")(x)
+    return keras.layers.Rescaling(1.0, offset=-1.0, name=name)(x)
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class StyleAffine(keras.layers.Layer):
     """The style half of conditional batch normalisation: a scale and shift chosen by style.

@@ -327,7 +327,9 @@ class ResnetGenerator(GraphModel):
     `num_downsamplings` Conv2DTranspose 3x3 stride 2 (halving the width; or, with
     `upsampling="resize"`, a x2 resize + Conv 3x3, see `layers.upsample`) + instance norm + ReLU;
     ReflectionPad(3), Conv 7x7 to `channels`, tanh. Heights and widths must be multiples of
-    2**num_downsamplings (`size_multiple`, 4 by default).
+    2**num_downsamplings (`size_multiple`, 4 by default). With `residual=True` that last
+    convolution is a correction added to the input (`layers.add_correction`), its kernel
+    starting at zero: the untrained generator returns its input.
 
     Layer names: `stem_pad`, `stem_conv`, `stem_norm`, `stem_relu`, `down{i}` (+ `_norm`,
     `_relu`), `res{i}_*` (block output `res{i}_add`), `up{i}` (+ `_norm`, `_relu`), `head_pad`,
@@ -340,6 +342,9 @@ class ResnetGenerator(GraphModel):
         num_downsamplings: int. Defaults to 2.
         upsampling: str. "transpose" (the paper's) or "resize" (checkerboard-free).
             Defaults to "transpose".
+        residual: bool. Output `clip(input + correction, -1, 1)`, the head (`correction`)
+            initialised to zero, instead of the head's own image; the output layer is still
+            `to_image`. Defaults to False (the paper's).
         name: str. Defaults to "resnet_generator".
 
     References:
@@ -355,11 +360,13 @@ class ResnetGenerator(GraphModel):
         channels=3,
         num_downsamplings=2,
         upsampling="transpose",
+        residual=False,
         name="resnet_generator",
         **kwargs,
     ):
         from keras_styletransfer.layers import (
             ReflectionPadding2D,
+            add_correction,
             check_upsampling,
             instance_norm,
             residual_block,
@@ -371,8 +378,11 @@ class ResnetGenerator(GraphModel):
         channels = check_positive_int(channels, "channels")
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
         upsampling = check_upsampling(upsampling)
+        if not isinstance(residual, bool):
+            raise ValueError(f"`residual` must be True or False; received {residual!r}.")
         size_multiple = 2**num_downsamplings
         images, x = _image_input(channels, size_multiple)
+        checked = x
         x = ReflectionPadding2D(3, name="stem_pad")(x)
         x = layers.Conv2D(filters, 7, use_bias=False, name="stem_conv")(x)
         x = layers.ReLU(name="stem_relu")(instance_norm("stem_norm")(x))
@@ -390,7 +400,13 @@ class ResnetGenerator(GraphModel):
             x = upsample(x, width, 3, f"up{index}", upsampling, use_bias=False)
             x = layers.ReLU(name=f"up{index}_relu")(instance_norm(f"up{index}_norm")(x))
         x = ReflectionPadding2D(3, name="head_pad")(x)
-        outputs = layers.Conv2D(channels, 7, activation="tanh", name="to_image")(x)
+        if residual:
+            correction = layers.Conv2D(
+                channels, 7, activation="tanh", kernel_initializer="zeros", name="correction"
+            )(x)
+            outputs = add_correction(checked, correction, name="to_image")
+        else:
+            outputs = layers.Conv2D(channels, 7, activation="tanh", name="to_image")(x)
         super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
         self.size_multiple = size_multiple
         self._remember_config(
@@ -399,6 +415,7 @@ class ResnetGenerator(GraphModel):
             channels=channels,
             num_downsamplings=num_downsamplings,
             upsampling=upsampling,
+            residual=residual,
         )
 
 

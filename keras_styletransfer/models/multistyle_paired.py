@@ -8,6 +8,8 @@ index) batches with L1 plus a conditional PatchGAN that also sees which style wa
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 from keras import layers
@@ -131,6 +133,7 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
             ImageSizeCheck,
             StyleAffine,
             StyleConditionedNormalization,
+            add_correction,
             check_upsampling,
             upsample,
         )
@@ -216,10 +219,7 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
                 kernel_initializer="zeros",
                 name="correction",
             )(x)
-            styled = layers.Add(name="photo_plus_correction")([images, correction])
-            styled = layers.Rescaling(1.0, offset=1.0, name="shift_up")(styled)
-            styled = layers.ReLU(max_value=2.0, name="clip")(styled)
-            styled = layers.Rescaling(1.0, offset=-1.0, name="styled")(styled)
+            styled = add_correction(images, correction, name="styled")
         else:
             styled = layers.Conv2D(
                 channels,
@@ -246,6 +246,25 @@ class StyleUNetGenerator(StyleSlots, GraphModel):
             residual=residual,
             refine_layers=refine_layers,
         )
+
+
+def _check_style_weights(weights, count):
+    """`weights` as a list of `count` finite non-negative floats, or None."""
+    if weights is None:
+        return None
+    try:
+        weights = [float(weight) for weight in weights]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`style_weights` must be a list of {count} numbers, one per style; received "
+            f"{weights!r}."
+        ) from None
+    if len(weights) != count or not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise ValueError(
+            f"`style_weights` must hold {count} finite non-negative numbers, one per style; "
+            f"received {weights!r}."
+        )
+    return weights
 
 
 def style_maps(images, style):
@@ -315,6 +334,10 @@ class PairedMultiStyle(AdversarialModel):
         reconstruction: str. "l1" (pix2pix's |target - G|, reported as `g_l1_loss`) or "l2"
             (the squared error, `g_l2_loss`: restoration, scored by PSNR; see
             `losses.l2_loss`). Defaults to "l1".
+        style_weights: list of floats, one per style, or None. Each example's reconstruction
+            term is multiplied by its style's weight: styles whose errors differ in scale
+            (restoration tasks: a gray copy is ~50x further from the photo than a bicubic
+            upsampling) then pull on G alike. None weighs every style 1. Defaults to None.
         explanation_guidance, locality_weight: float. Explanation-guided training (see
             `AdversarialModel`). Default to 0 (off).
         seed: int. Seed of the model's random stream. Defaults to None.
@@ -332,6 +355,7 @@ class PairedMultiStyle(AdversarialModel):
         loss="non_saturating",
         l1_weight=100.0,
         reconstruction="l1",
+        style_weights=None,
         explanation_guidance=0.0,
         locality_weight=0.0,
         seed=None,
@@ -381,6 +405,7 @@ class PairedMultiStyle(AdversarialModel):
         if reconstruction not in _RECONSTRUCTIONS:
             raise ValueError(f"`reconstruction` must be 'l1' or 'l2'; received {reconstruction!r}.")
         self.reconstruction = reconstruction
+        self.style_weights = _check_style_weights(style_weights, len(style_names))
         self._make_trackers(
             [
                 "g_loss",
@@ -489,7 +514,9 @@ class PairedMultiStyle(AdversarialModel):
         )
         return terms
 
-    def generator_terms(self, source_images, condition, target_images, fake_images, training):
+    def generator_terms(
+        self, source_images, condition, target_images, fake_images, training, indices=None
+    ):
         def discriminate(images):  # D in inference mode, for the explanation options
             return self._discriminate(condition, images, False)
 
@@ -501,6 +528,11 @@ class PairedMultiStyle(AdversarialModel):
         }
         key = f"g_{self.reconstruction}_loss"
         terms[key] = _RECONSTRUCTIONS[self.reconstruction](target_images, fake_images)
+        if self.style_weights is not None:
+            if indices is None:
+                raise ValueError("weighing the styles' reconstruction terms needs `indices`.")
+            weights = tf.constant(self.style_weights, terms[key].dtype)
+            terms[key] = terms[key] * tf.gather(weights, tf.reshape(indices, [-1]))
         terms["g_loss"] = terms["g_adversarial_loss"] + self.l1_weight * terms[key]
         return self._add_locality(terms, discriminate, source_images, fake_images)
 
@@ -517,7 +549,9 @@ class PairedMultiStyle(AdversarialModel):
         condition = self._condition(source_images, indices)
         fake = self.render(source_images, indices, 1.0, training=training)
         terms = self.discriminator_terms(condition, target_images, fake, training)
-        terms.update(self.generator_terms(source_images, condition, target_images, fake, training))
+        terms.update(
+            self.generator_terms(source_images, condition, target_images, fake, training, indices)
+        )
         terms.update(self._quality_terms(target_images, fake))
         return terms
 
@@ -534,7 +568,7 @@ class PairedMultiStyle(AdversarialModel):
         terms, fake = self._discriminator_then_generator_step(
             lambda: self.render(source, indices, 1.0, training=True),
             lambda fakes: self.discriminator_terms(condition, target, fakes, True),
-            lambda fakes: self.generator_terms(source, condition, target, fakes, True),
+            lambda fakes: self.generator_terms(source, condition, target, fakes, True, indices),
         )
         terms.update(self._quality_terms(target, fake))
         return self._update_trackers(terms)

@@ -214,6 +214,22 @@ def test_the_step_updates_d_then_g_on_the_conditional_pair_as_pix2pix_does():
     assert {"g_l1_loss", "g_adversarial_loss", "psnr", "ssim", "d_real_accuracy"} <= set(logs)
 
 
+def test_style_weights_scale_each_examples_reconstruction_term_by_its_style():
+    plain = make_model(l1_weight=10.0, reconstruction="l2")
+    weighted = make_model(l1_weight=10.0, reconstruction="l2", style_weights=[0.5, 4.0])
+    weighted.set_weights(plain.get_weights())
+    source, target = images(2, 16, 1), images(2, 16, 2)
+    indices = np.array([1, 0])
+    base = plain.compute_losses(source, target, indices)["g_l2_loss"].numpy()
+    terms = weighted.compute_losses(source, target, indices)
+    # Example 0 is style 1 (weight 4), example 1 style 0 (weight 0.5).
+    np.testing.assert_allclose(terms["g_l2_loss"].numpy(), base * [4.0, 0.5], rtol=1e-5)
+    assert PairedMultiStyle.from_config(weighted.get_config()).style_weights == [0.5, 4.0]
+    for bad in ([1.0], [1.0, -1.0], [1.0, float("nan")], "heavy"):
+        with pytest.raises(ValueError, match="`style_weights` must"):
+            make_model(style_weights=bad)
+
+
 def test_the_discriminator_sees_the_photo_and_the_asked_style():
     model = make_model()
     batch = model.unpack_batch((images(2, 16, 1), images(2, 16, 2), np.array([1, 0])))

@@ -127,6 +127,28 @@ def test_resnet_generator_uses_reflection_padding_and_instance_norm():
         layer(x)
 
 
+def test_a_residual_resnet_generator_starts_as_the_identity_and_learns_a_correction():
+    generator = ResnetGenerator(num_residual_blocks=1, filters=4, residual=True)
+    photo = images(16, 12)
+    # Untrained: the photo itself (the correction's kernel is zero), where the plain head
+    # returns a tanh of random features.
+    np.testing.assert_allclose(generator(photo).numpy(), photo, atol=1e-6)
+    plain = ResnetGenerator(num_residual_blocks=1, filters=4)
+    assert np.abs(plain(photo).numpy() - photo).mean() > 0.1
+    assert generator.get_layer("to_image").name == "to_image"
+    assert generator.get_layer("correction").kernel_size == (7, 7)
+    # With a correction pushing every pixel up, the output is clipped at 1, never above.
+    head = generator.get_layer("correction")
+    head.bias.assign(np.full(3, 3.0, "float32"))
+    out = generator(photo).numpy()
+    assert out.max() <= 1.0 and np.isclose(out.max(), 1.0)
+    np.testing.assert_allclose(out, np.minimum(photo + np.tanh(3.0), 1.0), atol=1e-5)
+    twin = ResnetGenerator.from_config(generator.get_config())
+    assert twin.get_config()["residual"] is True
+    with pytest.raises(ValueError, match="`residual` must be True or False"):
+        ResnetGenerator(num_residual_blocks=1, filters=4, residual="yes")
+
+
 # --- normalisation layers -------------------------------------------------------------------------
 
 
