@@ -1,6 +1,6 @@
 """`keras-styletransfer train-restore`: one conditional generator G(x, task) for restoration.
 
-    keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur [--epochs 16] \\
+    keras-styletransfer train-restore --tasks colourise,denoise,sr2,deblur [--epochs 40] \\
         [--run-dir DIR]
 
 A `train-style` run of the multistyle_paired family on `--data restoration`: the styles are the
@@ -53,7 +53,7 @@ def add_command(commands):
     )
     add_run_arguments(
         parser,
-        epochs=16,
+        epochs=40,
         steps_per_epoch=100,
         batch_size=16,
         data_help="'restoration' (the offline photos degraded per task; the only source)",

@@ -307,6 +307,8 @@ def _restoration_unet(image_size, filters, styles, seed):
     # which the adversarial term does not serve (it stays as a small push against blur), and
     # under L1 the residual generator never left the identity on denoising (measured: 4 epochs
     # of 48 steps, 25.41 -> 25.41 dB with L1, -> 27.34 dB with L2).
+    from keras_styletransfer.data.restoration import LOSS_WEIGHTS, task_name
+
     return _multistyle_paired(
         image_size,
         filters,
@@ -316,6 +318,7 @@ def _restoration_unet(image_size, filters, styles, seed):
         refine_layers=2,
         l1_weight=1000.0,
         reconstruction="l2",
+        style_weights=[LOSS_WEIGHTS[task_name(task)] for task in styles],
     )
 
 
@@ -328,6 +331,7 @@ def _multistyle_paired(
     refine_layers=0,
     l1_weight=100.0,
     reconstruction="l1",
+    style_weights=None,
 ):
     from keras_styletransfer.models.discriminators import PatchGANDiscriminator
     from keras_styletransfer.models.multistyle_paired import PairedMultiStyle, StyleUNetGenerator
@@ -357,6 +361,7 @@ def _multistyle_paired(
         style_names=list(styles),
         l1_weight=l1_weight,
         reconstruction=reconstruction,
+        style_weights=style_weights,
         seed=seed,
     )
 

@@ -69,6 +69,14 @@ def test_train_restore_writes_a_scored_run(trained):
     model = load_trained(str(run_dir / "final.keras"))
     assert model.style_names == ["denoise", "sr2"] and model.reconstruction == "l2"
     assert model.generator.get_config()["residual"] is True
+    # Each task's squared error weighs the inverse of its inputs' (sr2's is ~3.5x smaller),
+    # and the learning rate decays to 0 over the run's second half.
+    from keras_styletransfer.data.restoration import LOSS_WEIGHTS
+    from keras_styletransfer.optimizers import LinearDecayAfter
+
+    assert model.style_weights == [LOSS_WEIGHTS["denoise"], LOSS_WEIGHTS["sr2"]]
+    assert LOSS_WEIGHTS["sr2"] > 3 * LOSS_WEIGHTS["denoise"]
+    assert isinstance(model.generator_optimizer._learning_rate, LinearDecayAfter)
 
 
 @pytest.mark.slow
