@@ -22,7 +22,8 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `pool_size`, `upsampling`, `residual` (1: generators that start as the identity, see
 `ResnetGenerator(residual=True)`), `nce_weight`, and explanation-guided training:
 `explanation_guidance`, `locality_weight`) or the run (`learning_rate`, `batch_size`,
-`filters`); what it does not name is the family's `train-style` default. It is recorded beside
+`filters`, `d_learning_rate_scale`: the discriminators' learning rate over the generators');
+what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
 
@@ -48,7 +49,7 @@ CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight")
-RUN_KEYS = ("learning_rate", "batch_size", "filters")
+RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 
 
 def parse_variant(text):
@@ -77,8 +78,9 @@ def build_model(config, variant):
     from keras_styletransfer.training import translation
 
     network_changes = {k: v for k, v in variant.items() if k in NETWORK_KEYS}
+    scale = float(variant.get("d_learning_rate_scale", 1.0))
     if not network_changes:
-        return translation.build_model(config)
+        return translation.compile_translation(translation.build_model(config), config, scale)
     from keras_styletransfer.models.discriminators import PatchGANDiscriminator
     from keras_styletransfer.models.generators import ResnetGenerator
     from keras_styletransfer.seeding import seeded
@@ -132,7 +134,7 @@ def build_model(config, variant):
             )
         else:
             raise ValueError(f"--variant cannot change a {config.family} network.")
-    return translation.compile_translation(model, config)
+    return translation.compile_translation(model, config, scale)
 
 
 def _time_budget_callback(seconds):

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks import unpaired
@@ -17,6 +18,25 @@ def test_variants_parse_to_numbers_and_unknown_keys_are_refused():
     assert unpaired.parse_variant("") == {}
     with pytest.raises(InputError, match="key one of"):
         unpaired.parse_variant("dropout=0.5")
+
+
+def test_variants_build_residual_generators_and_a_slower_discriminator():
+    from keras_styletransfer.config import TranslationConfig
+
+    config = TranslationConfig("cut", styles=("pencil",), image_size=32, filters=4, epochs=1)
+    variant = unpaired.parse_variant("residual=1,blocks=1,d_learning_rate_scale=0.1")
+    model = unpaired.build_model(config, variant)
+    assert model.generator.get_config()["residual"] is True
+    g_rate = model.generator_optimizer._learning_rate
+    d_rate = model.discriminator_optimizer._learning_rate
+    np.testing.assert_allclose(float(d_rate(0)), 0.1 * float(g_rate(0)), rtol=1e-6)
+    plain = unpaired.build_model(config, unpaired.parse_variant("d_learning_rate_scale=0.5"))
+    assert plain.generator.get_config()["residual"] is False
+    np.testing.assert_allclose(
+        float(plain.discriminator_optimizer._learning_rate(0)),
+        0.5 * float(plain.generator_optimizer._learning_rate(0)),
+        rtol=1e-6,
+    )
 
 
 def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys):

@@ -54,15 +54,6 @@ SCALES = {"sr2": 2, "sr4": 4}
 # error drowned theirs, and in 1000 steps denoising, super-resolution and deblurring never left
 # the identity while colourising learnt.
 TRAINING_SHARES = {"colourise": 0.25}
-# Weight of each task's squared error in training (`PairedMultiStyle(style_weights=...)`): the
-# inverse of the degraded inputs' mean squared error on the training crops (64 px, seed 0, on
-# [-1, 1]: colourise 0.0525, denoise 0.0202, sr2 0.00585, sr4 0.0207, deblur 0.0169), relative
-# to denoising's, so a task whose input is already close (sr2) is not drowned by the others.
-# Measured (600 steps, held-out crops): sr2 33.16 -> 34.73 dB, deblur 28.34 -> 29.09 dB.
-# The price, measured (4000 steps, 256 px): colourising at 0.38 on top of its quarter share
-# casts photos orange (18.23 dB); at 1 it scores 19.11 dB, but sr2 falls back below bicubic
-# (32.75 against 32.83 dB, where 0.38 gives 33.27) and denoising loses 0.8 dB.
-LOSS_WEIGHTS = {"colourise": 0.38, "denoise": 1.0, "sr2": 3.45, "sr4": 0.98, "deblur": 1.19}
 MIN_CROP_STD = 4.0  # held-out crops flatter than this (levels of 255) are not scored
 MAX_PSNR = 100.0  # dB: an exact restoration scores this, not infinity
 # Chosen on 48 of the training photos' 64-px crops (never held-out photos), for the best mean

@@ -300,19 +300,25 @@ def build_model(config):
     return compile_translation(model, config)
 
 
-def compile_translation(model, config):
+def compile_translation(model, config, discriminator_scale=1.0):
     """Compile `model` with the run's optimizers: Adam(beta_1 0.5) at `config.learning_rate`,
     held for the first half of the run and decayed linearly to 0 over the second for the
     unpaired families (the CycleGAN / CUT references' schedule) and for restoration (measured:
     600 steps, held-out crops, sr2 34.73 -> 34.86 dB, deblur 29.09 -> 29.45 dB, colourise
-    17.9 -> 21.2 dB). Returns the model."""
-    schedule = config.learning_rate
-    if model.family in UNPAIRED_FAMILIES or config.data == RESTORATION_DATA:
-        total = config.epochs * config.steps_per_epoch
-        schedule = LinearDecayAfter(config.learning_rate, total // 2, max(total - total // 2, 1))
+    17.9 -> 21.2 dB). The discriminators' learning rate is `discriminator_scale` times the
+    generators' (1: the references'). Returns the model."""
+
+    def schedule(rate):
+        if model.family in UNPAIRED_FAMILIES or config.data == RESTORATION_DATA:
+            total = config.epochs * config.steps_per_epoch
+            return LinearDecayAfter(rate, total // 2, max(total - total // 2, 1))
+        return rate
+
     model.compile(
-        generator_optimizer=keras.optimizers.Adam(schedule, beta_1=0.5),
-        discriminator_optimizer=keras.optimizers.Adam(schedule, beta_1=0.5),
+        generator_optimizer=keras.optimizers.Adam(schedule(config.learning_rate), beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(
+            schedule(config.learning_rate * discriminator_scale), beta_1=0.5
+        ),
     )
     return model
 

@@ -71,7 +71,7 @@ def test_train_restore_writes_a_scored_run(trained):
     assert model.generator.get_config()["residual"] is True
     # Each task's squared error weighs the inverse of its inputs' (sr2's is ~3.5x smaller),
     # and the learning rate decays to 0 over the run's second half.
-    from keras_styletransfer.data.restoration import LOSS_WEIGHTS
+    from keras_styletransfer.models.presets import RESTORATION_LOSS_WEIGHTS as LOSS_WEIGHTS
     from keras_styletransfer.optimizers import LinearDecayAfter
 
     assert model.style_weights == [LOSS_WEIGHTS["denoise"], LOSS_WEIGHTS["sr2"]]
