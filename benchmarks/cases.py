@@ -111,8 +111,9 @@ def measure_case(name, contenders, settings, log=print, notes=(), skipped=(), co
 def ratios(contenders, timings):
     """Speed of our default contender relative to each peer: peer seconds / our seconds
     (above 1: ours is faster), from the medians and round by round."""
-    ours = [c for c in contenders if c.role == "ours"]
-    peers = [c for c in contenders if c.role == "peer"]
+    # float32 against float32; the *_bf16 contenders (mixed_bfloat16) get their own block.
+    ours = [c for c in contenders if c.role == "ours" and not c.name.endswith("_bf16")]
+    peers = [c for c in contenders if c.role == "peer" and not c.name.endswith("_bf16")]
     if not ours or not peers:
         return {}
 
@@ -141,6 +142,14 @@ def ratios(contenders, timings):
             "speedup": _round(median(best.name) / median(default.name)),
             "speedup_ours_best": _round(median(best.name) / median(best_ours.name)),
         }
+    ours_bf16 = [c for c in contenders if c.role == "ours" and c.name.endswith("_bf16")]
+    if ours_bf16:
+        mine = ours_bf16[0].name
+        block = {"ours": mine, "per_peer": {}}
+        for peer in contenders:
+            if peer.role == "peer":
+                block["per_peer"][peer.name] = _round(median(peer.name) / median(mine))
+        found["mixed_bfloat16"] = block
     return found
 
 

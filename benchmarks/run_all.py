@@ -282,6 +282,10 @@ def table(cases):
                 f"{figures['speedup']:.2f}x as fast"
                 f" (our best setting, {ratios['ours_best']}: {figures['speedup_ours_best']:.2f}x)"
             )
+        mixed = ratios.get("mixed_bfloat16")
+        if mixed:
+            against = ", ".join(f"{peer} {value:.2f}x" for peer, value in mixed["per_peer"].items())
+            lines.append(f"  => {mixed['ours']} (mixed_bfloat16) vs {against}")
         for contender, row in (case.get("first_steps") or {}).items():
             lines.append(
                 f"  {contender:42s} "
@@ -346,6 +350,13 @@ def main(argv=None):
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA contenders")
     parser.add_argument("--xla", action="store_true", help="time the XLA contenders (--quick)")
     parser.add_argument(
+        "--bf16",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="time mixed_bfloat16 contenders in W1 and W3 (auto: on CPUs with bfloat16 "
+        "instructions, avx512_bf16 or amx_bf16; never in --quick)",
+    )
+    parser.add_argument(
         "--out",
         default=os.path.join(ROOT, "benchmarks", "results"),
         help="folder of the JSON result (one file per run)",
@@ -360,6 +371,10 @@ def main(argv=None):
         settings["rounds"] = args.rounds
     if args.no_xla or args.xla:
         settings["xla"] = bool(args.xla)
+    from benchmarks.protocol import cpu_flags
+
+    bf16_cpu = bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags()))
+    settings["bf16"] = args.bf16 == "on" or (args.bf16 == "auto" and bf16_cpu and not args.quick)
 
     from benchmarks.protocol import machine
 

@@ -48,15 +48,32 @@ def _our_cyclegan(size, filters, blocks, d_layers, jit_compile):
 
 def cyclegan_flops(model, size, batch_size):
     """Our step: six generator calls and two discriminator calls in G's update, four
-    discriminator calls in D's update (real and pooled fake, per domain)."""
+    discriminator calls in D's update (real and pooled fake, per domain); two fewer without a
+    pool, where D's update reuses the fakes' logits (`CycleGAN._judges_fakes_once`)."""
     shape = (batch_size, size, size, 3)
     generator = forward_flops(model.generator_ab, shape)
     discriminator = forward_flops(model.discriminator_a, shape)
-    return step_flops(differentiated=[(generator, 6), (discriminator, 6)])
+    judged = 4 if model._judges_fakes_once() else 6
+    return step_flops(differentiated=[(generator, 6), (discriminator, judged)])
 
 
 def _xla_setting(model):
     return "fit, XLA" if model.jit_compile else "fit, no XLA"
+
+
+def _bfloat16():
+    """Builds inside this context use Keras's "mixed_bfloat16" policy (bfloat16 compute,
+    float32 weights): the `--mixed-precision mixed_bfloat16` of the training commands."""
+    from keras_styletransfer.distribute import mixed_precision
+
+    return mixed_precision("mixed_bfloat16")
+
+
+BF16_NOTE = (
+    "*_bf16 contenders: the same step under Keras's mixed_bfloat16 policy (bfloat16 compute, "
+    "float32 weights; `--mixed-precision mixed_bfloat16`), timed only on CPUs with bfloat16 "
+    "instructions; FLOPs counted as for float32, so their 'of peak' is against the float32 peak."
+)
 
 
 def w1(settings, log):
@@ -98,6 +115,31 @@ def w1(settings, log):
                 batch_size,
             )
         )
+    if settings.get("bf16"):
+        with _bfloat16():
+            model = _our_cyclegan(size, cfg["filters"], cfg["blocks"], cfg["d_layers"], None)
+            peer = kerasio_cyclegan.build(
+                size, cfg["filters"], cfg["blocks"], cfg["d_layers"], jit_compile=False
+            )
+        contenders += [
+            Contender(
+                "ours_bf16",
+                fit_step(model, batch),
+                cyclegan_flops(model, size, batch_size),
+                "ours",
+                "fit, no XLA, mixed_bfloat16",
+                batch_size,
+            ),
+            Contender(
+                "keras_io_bf16",
+                fit_step(peer, batch),
+                kerasio_cyclegan.flops(peer, size, batch_size),
+                "peer",
+                "keras-io structure, fit, mixed_bfloat16",
+                batch_size,
+            ),
+        ]
+        notes.append(BF16_NOTE)
     add_torch_peer(
         contenders,
         skipped,
@@ -227,6 +269,28 @@ def w3(settings, log):
                 batch_size,
             )
         )
+    if settings.get("bf16"):
+        with _bfloat16():
+            model = _our_pix2pix(size, cfg["filters"], cfg["downsamplings"], None)
+            peer = tf_pix2pix.TutorialPix2Pix(size, cfg["filters"], cfg["downsamplings"], False)
+        contenders += [
+            Contender(
+                "ours_bf16",
+                fit_step(model, (source, target)),
+                pix2pix_flops(model, size, batch_size),
+                "ours",
+                "fit, no XLA, mixed_bfloat16",
+                batch_size,
+            ),
+            Contender(
+                "tf_tutorial_bf16",
+                function_step(peer.train_step, source, target),
+                peer.flops(size, batch_size),
+                "peer",
+                "TF tutorial structure, tf.function, mixed_bfloat16",
+                batch_size,
+            ),
+        ]
     add_torch_peer(
         contenders,
         skipped,
@@ -240,6 +304,8 @@ def w3(settings, log):
         "FLOPs: ours G + 3 D calls (D judges the fake pair again in G's update), the "
         "tutorial G + 2 D (one D output serves both losses)."
     ]
+    if settings.get("bf16"):
+        notes.append(BF16_NOTE)
     return [measure_case("W3 pix2pix step", contenders, settings, log, notes, skipped, cfg)]
 
 

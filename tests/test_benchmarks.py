@@ -59,6 +59,23 @@ def test_statistics_and_ratios_of_interleaved_rounds():
     best = found["per_peer_best_setting"]["peer"]
     assert best == {"peer_setting": "peer_xla", "speedup": 2.0, "speedup_ours_best": 4.0}
     assert found["per_peer"]["peer"]["speedup_paired"] == 3.0
+    # bfloat16 contenders never stand in for the float32 ones; they get their own comparison.
+    timings.update(ours_bf16={"seconds": [0.25] * 3}, peer_bf16={"seconds": [0.3] * 3})
+    found = cases.ratios(
+        [
+            contender("ours", "ours"),
+            contender("ours_bf16", "ours"),
+            contender("peer", "peer"),
+            contender("peer_bf16", "peer"),
+        ],
+        timings,
+    )
+    assert found["ours_best"] == "ours" and set(found["per_peer_best_setting"]) == {"peer"}
+    assert found["per_peer_best_setting"]["peer"]["speedup"] == 3.0
+    assert found["mixed_bfloat16"] == {
+        "ours": "ours_bf16",
+        "per_peer": {"peer": 12.0, "peer_bf16": 1.2},
+    }
 
 
 def test_unknown_workloads_are_refused_before_anything_runs(capsys):

@@ -160,8 +160,9 @@ class CycleGAN(AdversarialModel):
     def _logits(self, discriminator, images, training):
         return tf.cast(discriminator(images, training=training), tf.float32)
 
-    def generator_terms(self, images_a, images_b, training):
-        """G's and F's terms; returns (terms, fake_b, fake_a)."""
+    def generator_terms(self, images_a, images_b, training, logits=None):
+        """G's and F's terms; returns (terms, fake_b, fake_a). `logits`, a dict, receives D_B's
+        and D_A's training-mode logits of the fakes ("fake_b", "fake_a")."""
         fake_b = self.generator_ab(images_a, training=training)
         fake_a = self.generator_ba(images_b, training=training)
         cycled_a = self.generator_ba(fake_b, training=training)
@@ -174,13 +175,17 @@ class CycleGAN(AdversarialModel):
         def judge_a(images):
             return self._logits(self.discriminator_a, images, False)
 
+        fake_b_logits = self._logits(
+            self.discriminator_b, self._guide(judge_b, fake_b, training), training
+        )
+        fake_a_logits = self._logits(
+            self.discriminator_a, self._guide(judge_a, fake_a, training), training
+        )
+        if logits is not None:
+            logits.update(fake_b=fake_b_logits, fake_a=fake_a_logits)
         terms = {
-            "g_ab_adversarial_loss": adversarial(
-                self._logits(self.discriminator_b, self._guide(judge_b, fake_b, training), training)
-            ),
-            "g_ba_adversarial_loss": adversarial(
-                self._logits(self.discriminator_a, self._guide(judge_a, fake_a, training), training)
-            ),
+            "g_ab_adversarial_loss": adversarial(fake_b_logits),
+            "g_ba_adversarial_loss": adversarial(fake_a_logits),
             "cycle_loss": gan_losses.l1_loss(images_a, cycled_a)
             + gan_losses.l1_loss(images_b, cycled_b),
         }
@@ -199,12 +204,17 @@ class CycleGAN(AdversarialModel):
         terms = self._add_locality(terms, judge_a, images_b, fake_a)
         return terms, fake_b, fake_a
 
-    def discriminator_terms(self, images_a, images_b, fake_a, fake_b, training):
+    def discriminator_terms(self, images_a, images_b, fake_a, fake_b, training, fake_logits=None):
+        """D_A's and D_B's terms; `fake_logits` ({"fake_b", "fake_a"}, from `generator_terms`)
+        stands for judging `fake_b` and `fake_a` again."""
         half = self.adversarial_loss
         real_b_logits = self._logits(self.discriminator_b, images_b, training)
-        fake_b_logits = self._logits(self.discriminator_b, fake_b, training)
         real_a_logits = self._logits(self.discriminator_a, images_a, training)
-        fake_a_logits = self._logits(self.discriminator_a, fake_a, training)
+        if fake_logits is None:
+            fake_b_logits = self._logits(self.discriminator_b, fake_b, training)
+            fake_a_logits = self._logits(self.discriminator_a, fake_a, training)
+        else:
+            fake_b_logits, fake_a_logits = fake_logits["fake_b"], fake_logits["fake_a"]
         terms = {
             "d_a_loss": 0.5 * (half.real_half(real_a_logits) + half.fake_half(fake_a_logits)),
             "d_b_loss": 0.5 * (half.real_half(real_b_logits) + half.fake_half(fake_b_logits)),
@@ -237,6 +247,8 @@ class CycleGAN(AdversarialModel):
         # 4. Report every term over the global batch.
         self._require_compiled()
         images_a, images_b = unpack_pair(data, "CycleGAN")
+        if self._judges_fakes_once():
+            return self._update_trackers(self._shared_judgement_step(images_a, images_b))
         snapshot = self._frozen_discriminator_state()
         with tf.GradientTape() as g_tape:
             terms, fake_b, fake_a = self.generator_terms(images_a, images_b, training=True)
@@ -251,6 +263,36 @@ class CycleGAN(AdversarialModel):
         self._apply(self.discriminator_optimizer, d_tape, d_loss, self.discriminator_variables())
         terms.update(d_terms)
         return self._update_trackers(terms)
+
+    def _judges_fakes_once(self):
+        """Whether D's update can reuse the logits G's update computed (the same numbers: D has
+        not changed yet and, without a pool, judges the same fakes). Not with a pool, with
+        explanation guidance (G's D input is reshaped), or with D statistics or dropout (a
+        second training-mode call would differ)."""
+        if self.pool_size or self.explanation_guidance:
+            return False
+        for network in self.discriminator_networks():
+            if network.non_trainable_variables or any(
+                isinstance(layer, keras.layers.Dropout) for layer in network._flatten_layers()
+            ):
+                return False
+        return True
+
+    def _shared_judgement_step(self, images_a, images_b):
+        # Both updates from one forward pass: D_A and D_B judge the fakes once, their logits
+        # serve G's adversarial terms and D's fake halves (the keras-io and TF tutorial step
+        # structure), saving two discriminator passes forward and back. Each network is
+        # differentiated only by its own tape, so this is the two-phase step's arithmetic.
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            logits = {}
+            terms, fake_b, fake_a = self.generator_terms(images_a, images_b, True, logits)
+            g_loss = gan_losses.reduce_over_global_batch(terms["g_loss"])
+            d_terms = self.discriminator_terms(images_a, images_b, fake_a, fake_b, True, logits)
+            d_loss = gan_losses.reduce_over_global_batch(d_terms["d_loss"])
+        self._apply(self.generator_optimizer, g_tape, g_loss, self.generator_variables())
+        self._apply(self.discriminator_optimizer, d_tape, d_loss, self.discriminator_variables())
+        terms.update(d_terms)
+        return terms
 
     def test_step(self, data):
         images_a, images_b = unpack_pair(data, "CycleGAN")

@@ -154,11 +154,13 @@ def convert_to_tflite(generator, quantize=DEFAULT_QUANTIZATION, size=DEFAULT_SIZ
     import keras
     import tensorflow as tf
 
+    from keras_styletransfer.layers import portable_ops
+
     check_quantization(quantize)
     kind = generator_kind(generator)
     size = None if kind == "noise" else check_size(generator, size)
     function, signature, names = _endpoint(generator, kind, size)
-    with tempfile.TemporaryDirectory(prefix="tflite-") as saved_model:
+    with tempfile.TemporaryDirectory(prefix="tflite-") as saved_model, portable_ops():
         # Keras 3 variables are only captured through a SavedModel (a concrete function alone
         # converts to a file without weights).
         archive = keras.export.ExportArchive()

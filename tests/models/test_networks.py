@@ -10,6 +10,7 @@ from keras_styletransfer.layers import (
     ReflectionPadding2D,
     StyleConditionedNormalization,
     instance_norm,
+    portable_ops,
 )
 from keras_styletransfer.models.discriminators import (
     GlobalPoolDiscriminator,
@@ -150,6 +151,46 @@ def test_a_residual_resnet_generator_starts_as_the_identity_and_learns_a_correct
 
 
 # --- normalisation layers -------------------------------------------------------------------------
+
+
+def test_instance_norm_trains_through_the_fused_kernel_with_keras_group_norm_numbers(tmp_path):
+    # Our GroupNormalization runs instance norm's training pass through the fused batch-norm
+    # kernel; values and gradients must be Keras's own, for any batch, and the weights must
+    # load from and into a plain keras.layers.GroupNormalization (same stored names).
+    features = tf.constant(images(7, 5, batch=3, channels=4) * 3.0 + 1.0)
+    ours, theirs = instance_norm("norm"), keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
+    ours.build(features.shape), theirs.build(features.shape)
+    rng = np.random.default_rng(1)
+    theirs.set_weights([rng.normal(size=4).astype("float32") for _ in range(2)])
+    ours.set_weights(theirs.get_weights())
+    weight = tf.constant(rng.normal(size=features.shape).astype("float32"))
+    results = []
+    for layer in (ours, theirs):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            output = layer(features, training=True)
+            loss = tf.reduce_sum(output * output * weight)
+        grads = tape.gradient(loss, [features, *layer.trainable_variables])
+        results.append([output.numpy(), *(g.numpy() for g in grads)])
+    for mine, keras_own in zip(*results, strict=True):
+        np.testing.assert_allclose(mine, keras_own, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours(features), theirs(features), rtol=1e-4, atol=1e-5)
+
+    def op_types(training):
+        graph = tf.function(lambda x: ours(x, training=training)).get_concrete_function(features)
+        return {op.type for op in graph.graph.get_operations()}
+
+    assert "FusedBatchNormV3" in op_types(True) and "FusedBatchNormV3" in op_types(False)
+    with portable_ops():  # what the TFLite exporter traces: Keras's formula, to the bit
+        assert "FusedBatchNormV3" not in op_types(False)
+        np.testing.assert_array_equal(ours(features).numpy(), theirs(features).numpy())
+    assert "FusedBatchNormV3" in op_types(False)
+    model = keras.Sequential([keras.Input((7, 5, 4)), theirs])
+    model.save_weights(tmp_path / "keras.weights.h5")
+    twin = keras.Sequential([keras.Input((7, 5, 4)), instance_norm("norm")])
+    twin.load_weights(tmp_path / "keras.weights.h5")
+    for loaded, saved in zip(twin.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded, saved)
 
 
 def test_instance_norm_and_style_conditioned_normalisation():

@@ -13,7 +13,14 @@ from keras_styletransfer.models.cyclegan import CycleGAN
 from keras_styletransfer.models.multistyle import MultiStyleGAN
 from keras_styletransfer.models.pix2pix import Pix2Pix
 from keras_styletransfer.optimizers import LinearDecayAfter
-from tests.testing import assert_weights_equal, changed_paths, keras_round_trip, weights_of
+from tests.testing import (
+    assert_weights_equal,
+    changed_paths,
+    keras_round_trip,
+    tiny_patchgan,
+    tiny_resnet,
+    weights_of,
+)
 
 
 def tiny_generator(name):
@@ -198,6 +205,47 @@ def test_cyclegan_generator_update_ignores_the_discriminators_statistics():
     model._restore(snapshot)
     for variable, value in zip(*snapshot, strict=True):
         np.testing.assert_array_equal(variable.numpy(), value.numpy())
+
+
+def test_cyclegan_without_a_pool_judges_the_fakes_once_with_the_two_phase_step_s_numbers():
+    # Without a pool (the train-style default) D's update reuses the logits G's update computed:
+    # two fewer discriminator passes, the same arithmetic as updating G, then D, separately.
+    def make(shared):
+        model = CycleGAN(
+            tiny_resnet("g_ab"),
+            tiny_resnet("g_ba"),
+            tiny_patchgan("d_a"),
+            tiny_patchgan("d_b"),
+            pool_size=0,
+            seed=5,
+        )
+        model.compile(
+            generator_optimizer=keras.optimizers.Adam(1e-2),
+            discriminator_optimizer=keras.optimizers.Adam(1e-2),
+        )
+        if not shared:
+            model._judges_fakes_once = lambda: False
+        return model
+
+    shared, separate = make(True), make(False)
+    separate.set_weights(shared.get_weights())
+    assert shared._judges_fakes_once()
+    for step in range(3):
+        a, b = batch(10 + step), batch(20 + step)
+        logs = [model.train_on_batch(a, b, return_dict=True) for model in (shared, separate)]
+        for key in ("g_loss", "d_loss", "d_a_loss", "d_b_real_accuracy"):
+            np.testing.assert_allclose(logs[0][key], logs[1][key], rtol=1e-5, atol=1e-6)
+    for mine, theirs in zip(shared.get_weights(), separate.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+    d_calls = {}
+    for model, key in ((shared, "shared"), (separate, "separate")):
+        graph = tf.function(model.train_step).get_concrete_function((batch(1), batch(2))).graph
+        convs = [op for op in graph.get_operations() if op.type == "Conv2D"]
+        d_calls[key] = sum("d_a" in op.name or "d_b" in op.name for op in convs)
+    assert d_calls["separate"] > 0 and d_calls["shared"] * 3 == d_calls["separate"] * 2  # 4 vs 6
+    # A pool, a discriminator with statistics or explanation guidance keep the two phases.
+    assert not make_cyclegan(pool_size=0)._judges_fakes_once()  # batch-norm discriminators
+    assert not make_cyclegan()._judges_fakes_once()
 
 
 def test_cyclegan_round_trip_gives_identical_outputs_and_resumes_identically(tmp_path):
