@@ -88,7 +88,9 @@ class GroupNormalization(keras.layers.GroupNormalization):
             epsilon=self.epsilon,
             is_training=True,
         )
-        normalised = tf.reshape(tf.cast(normalised, dtype), [height, width, batch, channels])
+        # Keras's layer returns its compute dtype (bfloat16 / float16 under mixed precision).
+        normalised = tf.cast(normalised, self.compute_dtype)
+        normalised = tf.reshape(normalised, [height, width, batch, channels])
         return tf.transpose(normalised, [2, 0, 1, 3])
 
 

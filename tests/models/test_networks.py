@@ -193,6 +193,28 @@ def test_instance_norm_trains_through_the_fused_kernel_with_keras_group_norm_num
         np.testing.assert_array_equal(loaded, saved)
 
 
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_instance_norm_fused_path_under_mixed_precision(policy):
+    # The fused kernel takes half-precision images with float32 scale and offset; the result
+    # stays in the compute dtype and follows the float32 layer to half-precision rounding.
+    features = tf.constant(images(9, 7, batch=2, channels=6) * 3.0 + 1.0)
+    reference = instance_norm("norm")
+    expected = reference(features, training=True).numpy()
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        layer = instance_norm("norm")
+        with tf.GradientTape() as tape:
+            output = layer(features, training=True)
+            loss = tf.reduce_sum(tf.cast(output, tf.float32) ** 3)
+        grads = tape.gradient(loss, layer.trainable_variables)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert output.dtype == policy.split("_")[1] and layer.gamma.dtype == "float32"
+    np.testing.assert_allclose(output.numpy().astype("float32"), expected, atol=0.05)
+    assert all(np.isfinite(g.numpy()).all() for g in grads)
+
+
 def test_instance_norm_and_style_conditioned_normalisation():
     features = images(8, 6, batch=2, channels=5) * 3.0 + 1.0
     normalised = instance_norm("norm")(features).numpy()

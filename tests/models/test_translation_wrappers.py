@@ -55,13 +55,13 @@ def make_pix2pix(**kwargs):
     return model
 
 
-def make_cyclegan(**kwargs):
+def make_cyclegan(generator=tiny_generator, discriminator=tiny_discriminator, **kwargs):
     kwargs.setdefault("image_shape", (16, 16, 3))
     model = CycleGAN(
-        tiny_generator("g_ab"),
-        tiny_generator("g_ba"),
-        tiny_discriminator("d_a"),
-        tiny_discriminator("d_b"),
+        generator("g_ab"),
+        generator("g_ba"),
+        discriminator("d_a"),
+        discriminator("d_b"),
         seed=5,
         **kwargs,
     )
@@ -211,18 +211,7 @@ def test_cyclegan_without_a_pool_judges_the_fakes_once_with_the_two_phase_step_s
     # Without a pool (the train-style default) D's update reuses the logits G's update computed:
     # two fewer discriminator passes, the same arithmetic as updating G, then D, separately.
     def make(shared):
-        model = CycleGAN(
-            tiny_resnet("g_ab"),
-            tiny_resnet("g_ba"),
-            tiny_patchgan("d_a"),
-            tiny_patchgan("d_b"),
-            pool_size=0,
-            seed=5,
-        )
-        model.compile(
-            generator_optimizer=keras.optimizers.Adam(1e-2),
-            discriminator_optimizer=keras.optimizers.Adam(1e-2),
-        )
+        model = make_cyclegan(tiny_resnet, tiny_patchgan, pool_size=0)
         if not shared:
             model._judges_fakes_once = lambda: False
         return model
