@@ -33,6 +33,7 @@ README = os.path.join(ROOT, "README.md")
 STYLES = ("watercolour", "cartoon", "pencil", "ink", "oil")
 VIEWS = (("crops", "64-px crops"), ("256", "whole photo, 256 px"), ("full", "full size"))
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
+FAMILIES = ("pix2pix", "multistyle_paired")
 
 
 def _train(config, run_dir):
@@ -49,19 +50,25 @@ def _train(config, run_dir):
     }
 
 
-def run(steps, styles, out_root, seed):
+def run(steps, styles, out_root, seed, mixed_precision="none", families=FAMILIES):
     from keras_styletransfer.config import TranslationConfig
 
     steps_per_epoch = 100
     epochs = max(1, steps // steps_per_epoch)
     common = dict(
-        steps_per_epoch=steps_per_epoch, seed=seed, deterministic=True, learning_rate=1e-3
+        steps_per_epoch=steps_per_epoch,
+        seed=seed,
+        deterministic=True,
+        learning_rate=1e-3,
+        mixed_precision=mixed_precision,
     )
     runs = {}
-    for style in styles:
+    for style in styles if "pix2pix" in families else ():
         config = TranslationConfig("pix2pix", styles=(style,), epochs=epochs, **common)
         print(f"pix2pix {style}: {epochs * steps_per_epoch} steps", flush=True)
         runs[f"pix2pix_{style}"] = _train(config, _fresh(out_root, f"pix2pix_{style}"))
+    if "multistyle_paired" not in families:
+        return runs
     config = TranslationConfig(
         "multistyle_paired", styles=tuple(styles), epochs=epochs * len(styles), **common
     )
@@ -85,7 +92,16 @@ def table(results):
         "multi-style (one model) | multi-style PSNR (photo) | checkerboard vs truth |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    multi = results["runs"]["multistyle_paired"]
+    multi = results["runs"].get("multistyle_paired")
+    if multi is None:  # --families pix2pix: one line per style and view
+        return "\n".join(
+            f"pix2pix {name.removeprefix('pix2pix_')} {label}: SSIM {m['ssim']:.3f} "
+            f"({m['ssim_gap_closed']:.0%} of the gap; photo {m['baseline_ssim']:.3f}), PSNR "
+            f"{m['psnr']:.2f} dB, {one['training_seconds']} s"
+            for name, one in results["runs"].items()
+            for view, label in VIEWS
+            for m in [one["metrics"][name.removeprefix("pix2pix_")][view]]
+        )
     for style in multi["styles"]:
         single = results["runs"].get(f"pix2pix_{style}")
         for view, label in VIEWS:
@@ -136,7 +152,19 @@ def main(argv=None):
     parser.add_argument("--results", default=RESULTS)
     parser.add_argument("--readme", action="store_true", help="also rewrite the README table")
     parser.add_argument("--readme-only", action="store_true")
+    parser.add_argument(
+        "--families", default=",".join(FAMILIES), help="a subset of " + ", ".join(FAMILIES)
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        default="none",
+        choices=("none", "mixed_bfloat16", "mixed_float16"),
+        help="the training commands' --mixed-precision (default none: float32)",
+    )
     args = parser.parse_args(argv)
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
+    if set(families) - set(FAMILIES):
+        parser.error(f"--families: choose from {', '.join(FAMILIES)}")
     if args.readme_only:
         with open(args.results, encoding="utf-8") as file:
             update_readme(json.load(file))
@@ -146,7 +174,7 @@ def main(argv=None):
     import tensorflow as tf
 
     started = datetime.datetime.now(datetime.UTC)
-    runs = run(args.steps, styles, args.out_root, args.seed)
+    runs = run(args.steps, styles, args.out_root, args.seed, args.mixed_precision, families)
     results = {
         "date": started.isoformat(),
         "cpu": cpu_model(),
@@ -155,6 +183,7 @@ def main(argv=None):
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "steps": args.steps,
         "seed": args.seed,
+        "mixed_precision": args.mixed_precision,
         "runs": runs,
     }
     os.makedirs(os.path.dirname(args.results), exist_ok=True)

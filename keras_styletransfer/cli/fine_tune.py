@@ -24,7 +24,7 @@ def add_command(commands):
     """Add the `fine-tune` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
         "fine-tune",
-        help="fine-tune a trained pix2pix / CycleGAN model on a new style with few images",
+        help="fine-tune a trained pix2pix / CycleGAN / CUT model on a new style with few images",
         epilog=examples(
             "fine-tune --model saved_models/pix2pix_pencil/final.keras --style watercolour"
             " --train decoder --steps 300 --images 8 --out saved_models/pencil_to_watercolour"

@@ -67,15 +67,15 @@ from keras_styletransfer.validation import check_int, check_positive_number
 
 # --- loading --------------------------------------------------------------------------------------
 
-FINE_TUNED_FAMILIES = ("pix2pix", "cyclegan")
+FINE_TUNED_FAMILIES = ("pix2pix", "cyclegan", "cut")  # FastCUT is a CUT (its family)
 
 
 def load_for_fine_tuning(model, discriminator=None, seed=0):
-    """A Pix2Pix or CycleGAN wrapper to fine-tune, from a `.keras` file or a model.
+    """A Pix2Pix, CycleGAN or CUT / FastCUT wrapper to fine-tune, from a `.keras` file or a model.
 
     Args:
-        model: str or keras.Model. A `train-style` wrapper (`final.keras` of a pix2pix or CycleGAN
-            run), or a generator alone (then fine-tuned as pix2pix).
+        model: str or keras.Model. A `train-style` wrapper (`final.keras` of a pix2pix, CycleGAN,
+            CUT or FastCUT run), or a generator alone (then fine-tuned as pix2pix).
         discriminator: str, keras.Model or None. With a generator alone: the conditional
             discriminator to continue from; None builds a fresh `PatchGANDiscriminator`
             (conditional, 2 layers, as `train-style` does). Ignored for a wrapper.
@@ -90,8 +90,9 @@ def load_for_fine_tuning(model, discriminator=None, seed=0):
         return model
     if family is not None or len(getattr(model, "inputs", None) or []) != 1:
         raise InputError(
-            f"fine-tune takes a pix2pix or CycleGAN model (train-style --family pix2pix or "
-            f"cyclegan) or an image-to-image generator; received a {type(model).__name__}. A "
+            "fine-tune takes a pix2pix, CycleGAN, CUT or FastCUT model (train-style --family "
+            "pix2pix, cyclegan, cut or fastcut) or an image-to-image generator; received a "
+            f"{type(model).__name__}. A "
             "multi-style model learns another style by training it with that style "
             "(train-style --family multistyle --styles ...)."
         )
@@ -202,16 +203,24 @@ def _prepare(model, policy, learning_rate, unfreeze_every):
     Returns:
         The `GradualUnfreezing` callback for "gradual", else None.
     """
-    generators = model.generator_networks()
-    for generator in generators:
-        set_trainable_layers(generator, weighted_layers(generator))
+    for network in model.generator_networks():
+        set_trainable_layers(network, weighted_layers(network))
     _compile(model, learning_rate)
+    # The policy is about the image generators; CUT's feature heads train fully, as D does.
+    generators = _policy_networks(model)
     kind, _ = parse_train_policy(policy)
     if kind == "gradual":
         return GradualUnfreezing(generators, unfreeze_every=unfreeze_every)
     for generator in generators:
         set_trainable_layers(generator, layers_for_policy(generator, policy))
     return None
+
+
+def _policy_networks(model):
+    """The generators a train policy applies to: every generator-side network but CUT's
+    PatchNCE heads (`generator_projection`)."""
+    heads = getattr(model, "networks", {}).get("generator_projection")
+    return [network for network in model.generator_networks() if network is not heads]
 
 
 def _scratch_copy(model, seed):
@@ -335,15 +344,16 @@ def fine_tune(
 ):
     """Fine-tune a trained generator (and its discriminator) on a new style with few images.
 
-    Trains on `images` paired (pix2pix) or unpaired (CycleGAN) training crops of the offline photo
-    set in the new `style`, for `steps` steps, with the generator layers `train_policy` chooses,
-    then scores the held-out photos against their exact stylisation (`evaluate_on_held_out`):
-    before fine-tuning, after it, and, with `compare_scratch`, for the same architecture trained
-    from random weights on the same images for the same steps.
+    Trains on `images` paired (pix2pix) or unpaired (CycleGAN, CUT) training crops of the offline
+    photo set in the new `style`, for `steps` steps, with the generator layers `train_policy`
+    chooses (CUT's feature heads always train), then scores the held-out photos against their
+    exact stylisation (`evaluate_on_held_out`): before fine-tuning, after it, and, with
+    `compare_scratch`, for the same architecture trained from random weights on the same images
+    for the same steps.
 
     Args:
-        model: str or keras.Model. `final.keras` of a pix2pix / CycleGAN `train-style` run, the
-            wrapper itself (trained in place), or a generator alone (see
+        model: str or keras.Model. `final.keras` of a pix2pix / CycleGAN / CUT `train-style` run,
+            the wrapper itself (trained in place), or a generator alone (see
             `load_for_fine_tuning`).
         style: str. The new style: a name in `keras_styletransfer.data.styles.STYLES`.
         train_policy: str. "all", "decoder", "last:K" or "gradual" (module docstring).

@@ -178,6 +178,35 @@ def test_a_cyclegan_policy_applies_to_both_generators(cache):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("family", ["cut", "fastcut"])
+def test_a_cut_policy_applies_to_its_generator_while_its_heads_and_d_train(cache, family):
+    from keras_styletransfer.training.translation import build_model
+
+    model = build_model(
+        TranslationConfig(family=family, image_size=32, filters=4, batch_size=2, epochs=1)
+    )
+    heads = model.networks["generator_projection"]
+    model.compute_losses(*np.zeros((2, 2, 32, 32, 3), "float32"))  # builds the heads
+    before = [layer_weights(n) for n in (model.generator, heads, model.discriminator)]
+    result = ft.fine_tune(
+        model,
+        "cartoon",
+        train_policy="decoder",
+        steps=2,
+        steps_per_epoch=1,
+        images=4,
+        batch_size=2,
+        image_size=32,
+    )
+    assert result.metrics["family"] == "cut"  # FastCUT is a CUT without identity NCE
+    decoder = {name for name in before[0] if name.startswith("up") or name == "to_image"}
+    assert decoder and changed(before[0], layer_weights(model.generator)) == decoder
+    assert changed(before[1], layer_weights(heads)) == set(before[1])  # every head trained
+    assert changed(before[2], layer_weights(model.discriminator))
+    assert all(layer.trainable for layer in model.generator.layers)
+
+
+@pytest.mark.slow
 def test_gradual_unfreezing_really_unfreezes_one_block_per_epoch():
     model, _ = tiny_pix2pix()
     generator = model.generator
