@@ -22,7 +22,8 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `pool_size`, `upsampling`, `residual` (1: generators that start as the identity, see
 `ResnetGenerator(residual=True)`), `nce_weight`, and explanation-guided training:
 `explanation_guidance`, `locality_weight`) or the run (`learning_rate`, `batch_size`,
-`filters`, `d_learning_rate_scale`: the discriminators' learning rate over the generators');
+`filters`, `d_learning_rate_scale`: the discriminators' learning rate over the generators';
+`augment`: DiffAugment policies joined by "+", e.g. `augment=translation+cutout`);
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -48,7 +49,7 @@ VIEWS = ("crops", 256)
 CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
-NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight")
+NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 
 
@@ -90,6 +91,8 @@ def build_model(config, variant):
     explanation = {
         key: network_changes.get(key, 0.0) for key in ("explanation_guidance", "locality_weight")
     }
+    # `augment=translation+cutout`: "+" joins policies (the variant's "," separates keys).
+    explanation["augment"] = str(network_changes.get("augment", "")).replace("+", ",") or None
     upsampling = network_changes.get("upsampling", "transpose")
     residual = bool(network_changes.get("residual", 0))
     filters = config.filters

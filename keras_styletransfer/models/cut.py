@@ -23,6 +23,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_styletransfer import losses as gan_losses
+from keras_styletransfer.augment import check_policies, diff_augment
 from keras_styletransfer.images import image_psnr, image_ssim
 from keras_styletransfer.models.adversarial import AdversarialModel, unpack_pair
 from keras_styletransfer.models.base import GraphModel, as_tuple
@@ -117,6 +118,9 @@ class CUT(AdversarialModel):
             (FastCUT's option). Defaults to False.
         explanation_guidance, locality_weight: float. Explanation-guided training (see
             `AdversarialModel`). Default to 0 (off).
+        augment: str, tuple of str or None. Differentiable augmentations ("translation",
+            "cutout") of every image D judges in training, real and generated (see `CycleGAN`).
+            Defaults to None (off).
         seed: int. Seed of the model's random stream (locations, flips). Defaults to None.
         name: str. Defaults to "cut".
 
@@ -151,6 +155,7 @@ class CUT(AdversarialModel):
         flip_equivariance=False,
         explanation_guidance=0.0,
         locality_weight=0.0,
+        augment=None,
         seed=None,
         name="cut",
         **kwargs,
@@ -181,6 +186,7 @@ class CUT(AdversarialModel):
             name=name,
             **kwargs,
         )
+        self.augment = check_policies(augment)
         self.nce_weight = check_weight(nce_weight, "nce_weight")
         for flag, value in (
             ("nce_identity", nce_identity),
@@ -217,6 +223,8 @@ class CUT(AdversarialModel):
     # --- the terms -------------------------------------------------------------------------------
 
     def _discriminate(self, images, training):
+        if training and self.augment:
+            images = diff_augment(images, self.augment, self.seed_generator)
         return tf.cast(self.discriminator(images, training=training), tf.float32)
 
     def _draw_flip(self, training):

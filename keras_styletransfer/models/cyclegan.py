@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_styletransfer import losses as gan_losses
+from keras_styletransfer.augment import check_policies, diff_augment
 from keras_styletransfer.images import image_psnr, image_ssim
 from keras_styletransfer.layers import ImagePool
 from keras_styletransfer.models.adversarial import AdversarialModel, unpack_pair
@@ -44,6 +45,10 @@ class CycleGAN(AdversarialModel):
             generators accept any size. Defaults to the generators' input shape when static.
         explanation_guidance, locality_weight: float. Explanation-guided training (see
             `AdversarialModel`). Default to 0 (off).
+        augment: str, tuple of str or None. Differentiable augmentations ("translation",
+            "cutout"; `keras_styletransfer.augment`) applied to every image a discriminator
+            judges in training, real and generated alike, so that D cannot memorise a small set
+            of paintings. Defaults to None (off).
         seed: int. Defaults to None.
         name: str. Defaults to "cyclegan".
 
@@ -65,6 +70,7 @@ class CycleGAN(AdversarialModel):
         image_shape=None,
         explanation_guidance=0.0,
         locality_weight=0.0,
+        augment=None,
         seed=None,
         name="cyclegan",
         **kwargs,
@@ -84,6 +90,7 @@ class CycleGAN(AdversarialModel):
             name=name,
             **kwargs,
         )
+        self.augment = check_policies(augment)
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
         if identity_weight is None:
             identity_weight = 0.5 * self.cycle_weight
@@ -158,6 +165,8 @@ class CycleGAN(AdversarialModel):
         return self.generator_ab(images_a, training=training)
 
     def _logits(self, discriminator, images, training):
+        if training and self.augment:
+            images = diff_augment(images, self.augment, self.seed_generator)
         return tf.cast(discriminator(images, training=training), tf.float32)
 
     def generator_terms(self, images_a, images_b, training, logits=None):

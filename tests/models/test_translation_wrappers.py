@@ -237,6 +237,29 @@ def test_cyclegan_without_a_pool_judges_the_fakes_once_with_the_two_phase_step_s
     assert not make_cyclegan()._judges_fakes_once()
 
 
+def test_unpaired_discriminators_judge_augmented_images_in_training_only():
+    from keras_styletransfer.models.cut import CUT
+
+    images = batch(1)
+    cyclegan = make_cyclegan(tiny_resnet, tiny_patchgan, pool_size=0, augment="translation,cutout")
+    cut = CUT(tiny_resnet("g"), tiny_patchgan("d"), augment=("cutout",), seed=3)
+    judges = [
+        lambda training: cyclegan._logits(cyclegan.discriminator_b, images, training),
+        lambda training: cut._discriminate(images, training),
+    ]
+    for judge in judges:
+        # The tiny PatchGAN has instance norm only: training mode alone changes nothing, so a
+        # difference is the augmentation's; evaluation and explanations see the images as they are.
+        assert not np.allclose(judge(True), judge(False), atol=1e-4)
+        np.testing.assert_array_equal(judge(False), judge(False))
+    assert CycleGAN.from_config(cyclegan.get_config()).augment == ("translation", "cutout")
+    assert CUT.from_config(cut.get_config()).augment == ("cutout",)
+    logs = cyclegan.train_on_batch(images, batch(2), return_dict=True)
+    assert np.isfinite(logs["g_loss"]) and np.isfinite(logs["d_loss"])
+    with pytest.raises(ValueError, match="Unknown augmentation 'flip'"):
+        make_cyclegan(augment="flip")
+
+
 def test_cyclegan_round_trip_gives_identical_outputs_and_resumes_identically(tmp_path):
     a, b = batch(1), batch(2)
     model = make_cyclegan()
