@@ -154,15 +154,17 @@ def test_frozen_layers_stay_bit_identical_and_the_rest_trains(policy, trained, c
     assert all(layer.trainable for layer in model.generator.layers)
 
 
-@pytest.mark.slow
-def test_a_cyclegan_policy_applies_to_both_generators(cache):
+def tiny_unpaired(family):
     from keras_styletransfer.training.translation import build_model
 
-    model = build_model(
-        TranslationConfig(family="cyclegan", image_size=32, filters=4, batch_size=2, epochs=1)
+    return build_model(
+        TranslationConfig(family=family, image_size=32, filters=4, batch_size=2, epochs=1)
     )
-    before = [layer_weights(g) for g in (model.generator_ab, model.generator_ba)]
-    ft.fine_tune(
+
+
+def fine_tune_decoder(model):
+    """Two steps of "decoder" fine-tuning on four cartoon crops of 32 px."""
+    return ft.fine_tune(
         model,
         "cartoon",
         train_policy="decoder",
@@ -172,6 +174,13 @@ def test_a_cyclegan_policy_applies_to_both_generators(cache):
         batch_size=2,
         image_size=32,
     )
+
+
+@pytest.mark.slow
+def test_a_cyclegan_policy_applies_to_both_generators(cache):
+    model = tiny_unpaired("cyclegan")
+    before = [layer_weights(g) for g in (model.generator_ab, model.generator_ba)]
+    fine_tune_decoder(model)
     decoder = {"up1", "up1_norm", "up2", "up2_norm", "to_image"}
     for generator, weights in zip((model.generator_ab, model.generator_ba), before, strict=True):
         assert changed(weights, layer_weights(generator)) == decoder
@@ -180,24 +189,11 @@ def test_a_cyclegan_policy_applies_to_both_generators(cache):
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["cut", "fastcut"])
 def test_a_cut_policy_applies_to_its_generator_while_its_heads_and_d_train(cache, family):
-    from keras_styletransfer.training.translation import build_model
-
-    model = build_model(
-        TranslationConfig(family=family, image_size=32, filters=4, batch_size=2, epochs=1)
-    )
+    model = tiny_unpaired(family)
     heads = model.networks["generator_projection"]
     model.compute_losses(*np.zeros((2, 2, 32, 32, 3), "float32"))  # builds the heads
     before = [layer_weights(n) for n in (model.generator, heads, model.discriminator)]
-    result = ft.fine_tune(
-        model,
-        "cartoon",
-        train_policy="decoder",
-        steps=2,
-        steps_per_epoch=1,
-        images=4,
-        batch_size=2,
-        image_size=32,
-    )
+    result = fine_tune_decoder(model)
     assert result.metrics["family"] == "cut"  # FastCUT is a CUT without identity NCE
     decoder = {name for name in before[0] if name.startswith("up") or name == "to_image"}
     assert decoder and changed(before[0], layer_weights(model.generator)) == decoder
