@@ -49,14 +49,15 @@ def instance_norm(name=None):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class GroupNormalization(keras.layers.GroupNormalization):
-    """`keras.layers.GroupNormalization` whose training pass, with one group per channel (instance
-    norm), runs TensorFlow's fused batch-norm kernel.
+    """`keras.layers.GroupNormalization` which, with one group per channel (instance norm), runs
+    TensorFlow's fused batch-norm kernel.
 
     Keras 3 has no InstanceNormalization layer and tensorflow_addons is dead; a group norm with
     one group per channel is the same operation. With the images' channels laid side by side
     ((N, H, W, C) -> (1, H, W, N*C)), batch statistics over height and width *are* instance
     statistics, and the fused kernel's forward and backward take 2-2.5x less time than the
-    group-norm formula at the generators' shapes (`benchmarks/README.md`, "Instance norm").
+    group-norm formula at the generators' shapes (`benchmarks/README.md`, "What made our steps
+    faster").
     Inference takes the same kernel (7-8% faster for a ResNet-9 at batch 1); every other
     `groups`, and any model traced inside `portable_ops()` (the TFLite exporter, which knows no
     training-mode fused batch norm), use Keras's own formula. The two agree to float32 rounding.
