@@ -334,6 +334,9 @@ class ImagePool(keras.layers.Layer):
         start = replica_id * local_batch_size
         return outputs[start : start + local_batch_size]
 
+    # Straight-line tensor code: AutoGraph has nothing to convert here (and its converted-code
+    # cache once handed back another layer's `call` for it, late in a long test session).
+    @tf.autograph.experimental.do_not_convert
     def _draw(self, images, swap, slots):
         """The images in order through the pool, without a loop (so XLA compiles it).
 

@@ -391,7 +391,7 @@ CLI_ROWS = [
     (
         "fine-tune-noise-gan",
         lambda c: ["fine-tune", "--model", c["gan"], "--style", "pencil", "--out", out(c, "f")],
-        "fine-tune takes a pix2pix or CycleGAN model",
+        "fine-tune takes a pix2pix, CycleGAN, CUT or FastCUT model",
         False,
     ),
     (
