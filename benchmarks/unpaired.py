@@ -176,9 +176,8 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
     import dataclasses
 
     from keras_styletransfer.config import TranslationConfig
-    from keras_styletransfer.data.offline_photos import load_offline_style_set
     from keras_styletransfer.evaluation import evaluate_on_held_out, judge_on_held_out
-    from keras_styletransfer.training.translation import build_dataset
+    from keras_styletransfer.training.translation import build_dataset, offline_style_set
 
     run_fields = {k: v for k, v in variant.items() if k in RUN_KEYS}
     config = TranslationConfig(
@@ -191,8 +190,9 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
         seed=args.seed,
         epochs=1,
         steps_per_epoch=1,
+        offline_split=args.split,
     )
-    data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
+    data = offline_style_set(config)
     if family not in step_times:
         step_times[family] = calibrate(config, data, variant)
     first, step = step_times[family]
@@ -229,7 +229,35 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
     if args.judge:
         entry["judge"] = judge_on_held_out(model, config, data)[style]
     entry["scoring_seconds"] = round(time.perf_counter() - started, 1)
+    if args.previews:
+        entry["preview"] = write_preview(model, data, style, family, variant, args.previews)
     return entry
+
+
+PREVIEW_CROPS = 10
+
+
+def write_preview(model, data, style, family, variant, folder):
+    """A PNG a person can judge: held-out crops (rows: photo, model, exact style), 3x enlarged.
+
+    Returns:
+        The path written (`folder/<family>_<style>[_<variant>].png`; never over another file).
+    """
+    import numpy as np
+
+    from keras_styletransfer.evaluation import translate
+    from keras_styletransfer.files import check_output_file
+    from keras_styletransfer.images import save_png, tile_images, to_uint8
+
+    picks = np.linspace(0, len(data.test_crops) - 1, PREVIEW_CROPS).round().astype(int)
+    photos = data.test_crops[picks]
+    outputs = to_uint8(translate(model, photos))
+    rows = np.concatenate([photos, outputs, data.test_crop_targets[style][picks]])
+    suffix = "".join(f"_{key}-{value}" for key, value in sorted(variant.items()))
+    path = os.path.join(folder, f"{family}_{style}{suffix}.png")
+    os.makedirs(folder, exist_ok=True)
+    check_output_file(path, option="--previews")
+    return save_png(tile_images(rows, columns=PREVIEW_CROPS), path, scale=3)
 
 
 def table(results):
@@ -274,9 +302,21 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--filters", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--split",
+        default="auto",
+        choices=("auto", "photos", "halves"),
+        help="how the training photos are shared between the unpaired sides "
+        "(`load_offline_style_set`)",
+    )
     parser.add_argument("--variant", default="", help="key=value,... (see the module docstring)")
     parser.add_argument(
         "--no-judge", dest="judge", action="store_false", help="skip the style judge's FID / KID"
+    )
+    parser.add_argument(
+        "--previews",
+        default=None,
+        help="a folder for one PNG a run: held-out crops, the model's outputs, the exact style",
     )
     parser.add_argument("--out", default=None, help="default results/unpaired-<budget>min.json")
     parser.add_argument("--overwrite", action="store_true")
@@ -317,6 +357,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "filters": args.filters,
         "seed": args.seed,
+        "split": args.split,
         "runs": {},
     }
     step_times = {}

@@ -16,6 +16,10 @@ import os
 TRANSLATION_FAMILIES = ("pix2pix", "cyclegan", "multistyle", "multistyle_paired", "cut", "fastcut")
 # Families trained on two independent streams (photos, paintings) of one style.
 UNPAIRED_FAMILIES = ("cyclegan", "cut", "fastcut")
+# Families trained on exact (photo, stylisation) pairs.
+PAIRED_FAMILIES = ("pix2pix", "multistyle_paired")
+# `TranslationConfig.offline_split` values ("auto" resolves by family).
+OFFLINE_SPLITS = ("auto", "photos", "halves")
 
 # Fields that may change when an interrupted run is started again; any other change would load
 # the backup into a different model or data stream. The strategy may change: the global batch,
@@ -141,6 +145,14 @@ class TranslationConfig(RunConfig):
             (multistyle). "restoration": the offline photos degraded per restoration task
             (multistyle_paired only; `styles` are then tasks of `data.restoration.TASKS`).
             Defaults to "offline".
+        offline_split: str. With the offline data, how the six training photos are shared
+            between the unpaired sides (`OFFLINE_SPLITS`; `data.offline_photos`): "halves"
+            (every photo cut in two, one half's crops a side: both sides show the same
+            subjects, so only the style tells them apart), "photos" (three photos a side:
+            the subjects differ, and a discriminator learns them instead of the style), or
+            "auto": "halves" for the unpaired families (CycleGAN, CUT, FastCUT, multistyle),
+            "photos" for the paired ones. A config saved before this field existed loads as
+            "photos", the split it trained on. Defaults to "auto".
         Other fields: see `RunConfig`.
     """
 
@@ -152,3 +164,16 @@ class TranslationConfig(RunConfig):
     batch_size: int = 4
     filters: int = 32
     learning_rate: float = 2e-4
+    offline_split: str = "auto"
+
+    @classmethod
+    def from_dict(cls, values):
+        values = dict(values)
+        values.setdefault("offline_split", "photos")  # saved before the field: what it used
+        return super().from_dict(values)
+
+    def resolved_offline_split(self):
+        """The offline split this run uses: `offline_split`, with "auto" resolved."""
+        if self.offline_split != "auto":
+            return self.offline_split
+        return "photos" if self.family in PAIRED_FAMILIES else "halves"

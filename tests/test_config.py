@@ -94,7 +94,38 @@ def test_config_files_from_before_still_load(kind, values, tmp_path):
     path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
     loaded = kind.load(str(path))
     expected = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    # Fields added since take their defaults (`deterministic`: off, as those runs were).
+    # Fields added since take their defaults (`deterministic`: off, as those runs were), or
+    # the value those runs used (`offline_split`: the "photos" split, the only one then).
     added = {"deterministic": False}
+    if kind is TranslationConfig:
+        added["offline_split"] = "photos"
     assert dataclasses.asdict(loaded) == {**expected, **added}
     assert json.loads(loaded.to_json()) == {**values, **added}
+
+
+def test_offline_split_resolves_by_family_and_is_checked():
+    from keras_styletransfer.errors import InputError
+    from keras_styletransfer.training.checks import validate_translation_config
+
+    resolved = {
+        family: TranslationConfig(
+            family, styles=("oil", "pencil")[: 1 + family.startswith("multi")]
+        ).resolved_offline_split()
+        for family in config_module.TRANSLATION_FAMILIES
+    }
+    assert resolved == {
+        "pix2pix": "photos",
+        "multistyle_paired": "photos",
+        "cyclegan": "halves",
+        "cut": "halves",
+        "fastcut": "halves",
+        "multistyle": "halves",
+    }
+    # An explicit choice wins over the family's; a new config keeps "auto" when saved.
+    assert (
+        TranslationConfig("cyclegan", offline_split="photos").resolved_offline_split() == "photos"
+    )
+    assert TranslationConfig("pix2pix", offline_split="halves").resolved_offline_split() == "halves"
+    assert TranslationConfig.from_dict(TranslationConfig("cut").to_dict()).offline_split == "auto"
+    with pytest.raises(InputError, match="offline split must be one of auto, photos, halves"):
+        validate_translation_config(TranslationConfig("cut", offline_split="random"))

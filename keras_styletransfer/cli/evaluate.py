@@ -69,12 +69,12 @@ def run(args):
 
         check_output_file(args.out, inputs=(args.model,), overwrite=args.overwrite)
     load_tensorflow(args)
-    from keras_styletransfer.data.offline_photos import load_offline_style_set
     from keras_styletransfer.evaluation import evaluate_on_held_out, judge_on_held_out
     from keras_styletransfer.models.loading import require_wrapper
+    from keras_styletransfer.training.translation import offline_style_set
 
     model = require_wrapper(args.model, "evaluate", families=TRANSLATION_FAMILIES)
-    data = load_offline_style_set(size=config.image_size, styles=config.styles, seed=config.seed)
+    data = offline_style_set(config)
     with ProgressBar(2, "evaluate (held-out SSIM / PSNR, then the style judge)") as bar:
         metrics = {"family": config.family, "styles": evaluate_on_held_out(model, config, data)}
         bar.update(1)

@@ -75,6 +75,15 @@ def add_command(commands):
         default=None,
         help="Adam's learning rate for G and D (default 2e-4)",
     )
+    parser.add_argument(
+        "--offline-split",
+        choices=("auto", "photos", "halves"),
+        default="auto",
+        help="offline data: how the six training photos are shared between the unpaired sides: "
+        "halves (each photo cut in two, one half a side: the same subjects on both sides), "
+        "photos (three photos a side: different subjects), auto (halves for the unpaired "
+        "families, photos for the paired ones; the default)",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -107,6 +116,7 @@ def run(args):
         styles=styles_of(args),
         image_size=args.image_size,
         filters=args.filters,
+        offline_split=args.offline_split,
         **({"learning_rate": args.learning_rate} if args.learning_rate else {}),
         **run_fields(args),
     )

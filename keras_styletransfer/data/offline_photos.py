@@ -64,6 +64,8 @@ CACHE_VERSION = 2
 # Resize factors of a photo's native resolution for a training crop: steps of sqrt(2).
 CROP_SCALES = (0.25, 0.35, 0.5, 0.71, 1.0)
 DEFAULT_STYLES = ("pencil", "watercolour", "cartoon")
+# How the training photos are shared between the unpaired sides (`load_offline_style_set`).
+UNPAIRED_SPLITS = ("photos", "halves")
 
 _SKIMAGE_LICENCES = "skimage/data/_fetchers.py"  # each loader's docstring states its licence
 _SKLEARN_LICENCES = "sklearn/datasets/images/README.txt"
@@ -273,6 +275,8 @@ class OfflineStyleSet:
             the scales of `CROP_SCALES`; the "64-px crops" view at size 64).
         test_crop_sources: int64 `(K,)`.
         test_crop_targets: style -> the stylisation of `test_crops`.
+        split: str. How the training photos were shared between the unpaired sides
+            (`UNPAIRED_SPLITS`; see `load_offline_style_set`).
     """
 
     size: int
@@ -291,6 +295,7 @@ class OfflineStyleSet:
     test_crops: np.ndarray
     test_crop_sources: np.ndarray
     test_crop_targets: dict
+    split: str = "photos"
 
     def style_images_and_indices(self):
         """Every style's unpaired training images, concatenated, with their style indices.
@@ -391,6 +396,43 @@ def _centre_square(photo, size):
     return cv2.resize(square, (size, size), interpolation=interpolation)
 
 
+def _half_of(photo, half):
+    """One half of the photo, cut across its long side: `half` 0 is the top or left half."""
+    height, width = photo.shape[:2]
+    if width >= height:
+        middle = width // 2
+        return photo[:, :middle] if half == 0 else photo[:, middle:]
+    middle = height // 2
+    return photo[:middle] if half == 0 else photo[middle:]
+
+
+def _crops_of_halves(size, count, seed):
+    """The "halves" unpaired split: every training photo cut in two across its long side, one
+    half's crops for the content side and the other half's for the style side.
+
+    Which half is content alternates from photo to photo (so neither side is always the left
+    or top of a scene). Each side gets `count // 2` crops of each of the six training photos:
+    `3 * count` crops a side, as the "photos" split has.
+
+    Returns:
+        `(content, content_sources, style_photos, style_sources)`.
+    """
+    sides = {0: ([], []), 1: ([], [])}
+    per_half = max(1, count // 2)
+    for position, name in enumerate(PHOTO_ROLES["train"]):
+        source = PHOTO_NAMES.index(name)
+        photo = load_photo(name)
+        for side in (0, 1):
+            half = _half_of(photo, (side + position) % 2)
+            rng = np.random.default_rng([int(seed), source, 1 + side])
+            sides[side][0].append(_random_crops(half, size, per_half, rng))
+            sides[side][1].append(np.full(per_half, source, np.int64))
+    (content, content_sources), (style, style_sources) = (
+        (np.concatenate(crops), np.concatenate(sources)) for crops, sources in sides.values()
+    )
+    return content, content_sources, style, style_sources
+
+
 def _crops_of_role(role, size, count, seed):
     """Random crops of every photo with `role`, and their source ids."""
     if count == 0:
@@ -408,9 +450,14 @@ def _crops_of_role(role, size, count, seed):
 _PER_STYLE = ("train_paired", "train_style", "test_targets", "test_crop_targets")
 
 
-def _build(size, styles, crops_per_photo, test_crops_per_photo, seed):
-    content, content_sources = _crops_of_role("content", size, crops_per_photo, seed)
-    style_photos, style_sources = _crops_of_role("style", size, crops_per_photo, seed)
+def _build(size, styles, crops_per_photo, test_crops_per_photo, seed, split="photos"):
+    if split == "halves":
+        content, content_sources, style_photos, style_sources = _crops_of_halves(
+            size, crops_per_photo, seed
+        )
+    else:
+        content, content_sources = _crops_of_role("content", size, crops_per_photo, seed)
+        style_photos, style_sources = _crops_of_role("style", size, crops_per_photo, seed)
     test_crops, test_crop_sources = _crops_of_role("test", size, test_crops_per_photo, seed)
     test_sources = np.array([PHOTO_NAMES.index(n) for n in PHOTO_ROLES["test"]], np.int64)
     test_content = np.stack([_centre_square(load_photo(n), size) for n in PHOTO_ROLES["test"]])
@@ -486,6 +533,7 @@ def load_offline_style_set(
     seed=0,
     test_crops_per_photo=16,
     cache_dir=None,
+    split="photos",
 ):
     """Real photos and their exact stylisations, split into content / style / held-out photos.
 
@@ -503,6 +551,12 @@ def load_offline_style_set(
         seed: int. Seed of the random crops. Defaults to 0.
         test_crops_per_photo: int. Random crops per held-out photo (0 for none). Defaults to 16.
         cache_dir: str, or False for no cache. Defaults to `default_cache_dir()`.
+        split: str. How the six training photos are shared between the unpaired sides
+            (`UNPAIRED_SPLITS`). "photos": the content photos on one side and the style
+            photos, stylised, on the other (their subjects differ: a discriminator can tell
+            the sides apart by subject alone). "halves": every training photo cut in two,
+            one half's crops on each side (the same subjects on both sides, so only the style
+            tells them apart; still no pixel appears on both sides). Defaults to "photos".
 
     Returns:
         An `OfflineStyleSet` (frozen dataclass of read-only uint8 / int64 arrays).
@@ -516,6 +570,8 @@ def load_offline_style_set(
     crops_per_photo = check_int(crops_per_photo, "crops_per_photo")
     test_crops_per_photo = check_int(test_crops_per_photo, "test_crops_per_photo", low=0)
     seed = check_int(seed, "seed", low=0)
+    if split not in UNPAIRED_SPLITS:
+        raise InputError(f"split must be one of {', '.join(UNPAIRED_SPLITS)}; received {split!r}.")
     if isinstance(styles, str):
         styles = (styles,)
     styles = tuple(style_name(name) for name in styles)
@@ -532,11 +588,13 @@ def load_offline_style_set(
             crops_per_photo=crops_per_photo,
             test_crops_per_photo=test_crops_per_photo,
             seed=seed,
+            # The "photos" split keeps the key it had before splits existed (no rebuild).
+            **({} if split == "photos" else {"split": split}),
         )
     needed = [f"{part}/{name}" for part in _PER_STYLE for name in styles]
     arrays = _read_cache(path, needed) if path else None
     if arrays is None:
-        arrays = _build(size, styles, crops_per_photo, test_crops_per_photo, seed)
+        arrays = _build(size, styles, crops_per_photo, test_crops_per_photo, seed, split)
         if path:
             _write_cache(path, arrays)
     for array in arrays.values():
@@ -562,6 +620,7 @@ def load_offline_style_set(
         test_crops=arrays["test_crops"],
         test_crop_sources=arrays["test_crop_sources"],
         test_crop_targets=per_style("test_crop_targets"),
+        split=split,
     )
 
 

@@ -10,7 +10,12 @@ import dataclasses
 import os
 import shutil
 
-from keras_styletransfer.config import RESUMABLE_CHANGES, TRANSLATION_FAMILIES, UNPAIRED_FAMILIES
+from keras_styletransfer.config import (
+    OFFLINE_SPLITS,
+    RESUMABLE_CHANGES,
+    TRANSLATION_FAMILIES,
+    UNPAIRED_FAMILIES,
+)
 from keras_styletransfer.distribute import check_distribution
 from keras_styletransfer.errors import DataSourceError, InputError
 from keras_styletransfer.files import LOCK_NAME, check_writable, is_inside
@@ -181,6 +186,11 @@ def validate_translation_config(config):
         )
     if not config.learning_rate > 0:
         raise InputError(f"learning rate must be > 0; got {config.learning_rate!r}.")
+    if config.offline_split not in OFFLINE_SPLITS:
+        raise InputError(
+            f"offline split must be one of {', '.join(OFFLINE_SPLITS)}; got "
+            f"{config.offline_split!r}."
+        )
     check_run_sizes(config, (config.image_size, config.image_size))
     return config
 

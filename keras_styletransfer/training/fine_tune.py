@@ -37,7 +37,6 @@ import keras
 import numpy as np
 
 from keras_styletransfer.config import TranslationConfig
-from keras_styletransfer.data.offline_photos import load_offline_style_set
 from keras_styletransfer.data.styles import style_name
 from keras_styletransfer.errors import InputError
 from keras_styletransfer.evaluation import evaluate_on_held_out
@@ -62,7 +61,7 @@ from keras_styletransfer.training.freezing import (  # noqa: F401  (public here 
 )
 from keras_styletransfer.training.outputs import save_results_grid
 from keras_styletransfer.training.run import Recipe, run
-from keras_styletransfer.training.translation import build_dataset, served_name
+from keras_styletransfer.training.translation import build_dataset, offline_style_set, served_name
 from keras_styletransfer.validation import check_int, check_positive_number
 
 # --- loading --------------------------------------------------------------------------------------
@@ -414,7 +413,7 @@ def fine_tune(
             deterministic=bool(deterministic),
         )
     )
-    data = few_images(load_offline_style_set(size=image_size, styles=(style,), seed=seed), images)
+    data = few_images(offline_style_set(config), images)
     settings = {
         "train_policy": train_policy,
         "unfreeze_every": unfreeze_every,

@@ -328,6 +328,19 @@ def served_name(config):
     return "_".join([config.family, *config.styles])
 
 
+def offline_style_set(config):
+    """The offline photos and exact styles a `TranslationConfig` trains and is scored on: its
+    size, styles, seed and offline split (`TranslationConfig.resolved_offline_split`)."""
+    from keras_styletransfer.data.offline_photos import load_offline_style_set
+
+    return load_offline_style_set(
+        size=config.image_size,
+        styles=config.styles,
+        seed=config.seed,
+        split=config.resolved_offline_split(),
+    )
+
+
 class TranslationRecipe(Recipe):
     """An image-to-image run: offline photos (scored on held-out photos) or the user's data."""
 
@@ -341,11 +354,7 @@ class TranslationRecipe(Recipe):
     def dataset(self):
         config = self.config
         if config.data == "offline":
-            from keras_styletransfer.data.offline_photos import load_offline_style_set
-
-            self.data = load_offline_style_set(
-                size=config.image_size, styles=config.styles, seed=config.seed
-            )
+            self.data = offline_style_set(config)
             return build_dataset(config, self.data)
         if config.data == RESTORATION_DATA:  # tasks as styles: the paired multi-style branch
             from keras_styletransfer.data.restoration import load_restoration_set

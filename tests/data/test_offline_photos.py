@@ -171,6 +171,56 @@ def test_crops_are_cut_from_their_own_photo_at_the_scales_of_use():
     assert CROP_SCALES[0] == 0.25 and CROP_SCALES[-1] == 1.0
 
 
+def test_halves_split_puts_every_training_photo_on_both_sides_without_sharing_a_pixel():
+    import cv2
+
+    from keras_styletransfer.data.offline_photos import UNPAIRED_SPLITS, _half_of
+
+    size = 32
+    data = load_offline_style_set(
+        size=size,
+        styles="watercolour",
+        crops_per_photo=4,
+        test_crops_per_photo=2,
+        seed=3,
+        cache_dir=False,
+        split="halves",
+    )
+    assert data.split == "halves" and UNPAIRED_SPLITS == ("photos", "halves")
+    # Both sides hold crops of all six training photos (the same subjects), as many as
+    # the "photos" split gives a side; the held-out photos are untouched.
+    for part in ("train_content", "train_style"):
+        assert data.sources_of(part) == sorted(PHOTO_ROLES["train"])
+    assert len(data.train_content) == len(data.train_style_photos) == 6 * 2
+    assert data.sources_of("test") == sorted(PHOTO_ROLES["test"])
+    np.testing.assert_array_equal(
+        data.train_style["watercolour"],
+        styles.apply_style_batch("watercolour", data.train_style_photos),
+    )
+
+    def halves_holding(crop, name):  # which halves of the photo hold the crop as a window
+        found = set()
+        for half in (0, 1):
+            for _, level in crop_levels(_half_of(load_photo(name), half), size):
+                scores = cv2.matchTemplate(level, crop, cv2.TM_SQDIFF)
+                left, top = cv2.minMaxLoc(scores)[2]
+                if np.array_equal(level[top : top + size, left : left + size], crop):
+                    found.add(half)
+        return found
+
+    for name in PHOTO_ROLES["train"]:
+        source = PHOTO_NAMES.index(name)
+        content = data.train_content[data.train_content_sources == source]
+        style = data.train_style_photos[data.train_style_sources == source]
+        content_halves = set().union(*(halves_holding(crop, name) for crop in content))
+        style_halves = set().union(*(halves_holding(crop, name) for crop in style))
+        # Each side crops one half of the photo, and never the other side's half.
+        assert len(content_halves) == len(style_halves) == 1
+        assert content_halves != style_halves
+    with pytest.raises(InputError, match="split must be one of photos, halves"):
+        load_offline_style_set(size=16, split="shuffled", cache_dir=False)
+
+
 # ----------------------------------------------------------------------------- caches
 
 
@@ -188,13 +238,16 @@ def test_offline_style_set_is_cached_by_parameters(style_set_and_cache, monkeypa
     # Another seed, or a style whose parameters changed, is another file.
     load_offline_style_set(cache_dir=str(cache), **{**PARAMETERS, "seed": 6})
     assert len(os.listdir(cache)) == 2
+    halves = load_offline_style_set(cache_dir=str(cache), split="halves", **PARAMETERS)
+    assert halves.split == "halves" and len(os.listdir(cache)) == 3
+    assert set(halves.sources_of("train_style")) > set(data.sources_of("train_style"))
 
     def watercolour(image, sigma_s=31.0, sigma_r=0.45):  # same name, another default
         return styles.watercolour(image, sigma_s, sigma_r)
 
     monkeypatch.setitem(styles.STYLES, "watercolour", watercolour)
     load_offline_style_set(cache_dir=str(cache), **PARAMETERS)
-    assert len(os.listdir(cache)) == 3
+    assert len(os.listdir(cache)) == 4
     monkeypatch.undo()
     (cache / files[0]).write_bytes(b"truncated")  # a broken cache file is rebuilt, not fatal
     rebuilt = load_offline_style_set(cache_dir=str(cache), **PARAMETERS)

@@ -370,3 +370,22 @@ def test_a_locally_prepared_cycle_gan_style_builder_loads(tmp_path):
     np.testing.assert_allclose(b[:, 0, 0], [[-1, -1, 1]] * 3, atol=1e-6)
     with pytest.raises(DataSourceError, match=r"has no split\(s\) valA, valB"):
         from_tfds_cycle_gan("tiny_cycle_gan_for_test", data_dir=str(tmp_path), split="val")
+
+
+def test_offline_runs_train_on_their_familys_split():
+    """An unpaired run on the offline photos sees the same subjects on both sides (the
+    "halves" split); a paired run keeps the "photos" split its published figures used."""
+    from keras_styletransfer.config import TranslationConfig
+    from keras_styletransfer.data.offline_photos import PHOTO_ROLES
+    from keras_styletransfer.training.translation import TranslationRecipe
+
+    for family, split in (("cut", "halves"), ("pix2pix", "photos")):
+        recipe = TranslationRecipe(TranslationConfig(family, styles=("oil",), image_size=32))
+        batch = next(iter(recipe.dataset()))
+        assert recipe.data.split == split and len(batch) == 2
+        style_sources = recipe.data.sources_of("train_style")
+        if split == "halves":
+            assert style_sources == recipe.data.sources_of("train_content")
+            assert style_sources == sorted(PHOTO_ROLES["train"])
+        else:
+            assert style_sources == sorted(PHOTO_ROLES["style"])
