@@ -23,7 +23,8 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `ResnetGenerator(residual=True)`), `nce_weight`, and explanation-guided training:
 `explanation_guidance`, `locality_weight`) or the run (`learning_rate`, `batch_size`,
 `filters`, `d_learning_rate_scale`: the discriminators' learning rate over the generators';
-`augment`: DiffAugment policies joined by "+", e.g. `augment=translation+cutout`);
+`augment`: DiffAugment policies joined by "+", e.g. `augment=translation+cutout`;
+`colour_weight`: CUT's colour term, `CUT(colour_weight=...)`);
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -50,6 +51,7 @@ CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
+NETWORK_KEYS += ("colour_weight",)
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 
 
@@ -132,6 +134,7 @@ def build_model(config, variant):
                 nce_weight=network_changes.get("nce_weight", 10.0 if fast else 1.0),
                 nce_identity=not fast,
                 flip_equivariance=fast,
+                colour_weight=network_changes.get("colour_weight", 0.0),
                 seed=config.seed,
                 **explanation,
             )
@@ -237,26 +240,29 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
 PREVIEW_CROPS = 10
 
 
+def preview_path(folder, family, style, variant):
+    """`folder/<family>_<style>[_<key>-<value>...].png`: one preview a run."""
+    suffix = "".join(f"_{key}-{value}" for key, value in sorted(variant.items()))
+    return os.path.join(folder, f"{family}_{style}{suffix}.png")
+
+
 def write_preview(model, data, style, family, variant, folder):
     """A PNG a person can judge: held-out crops (rows: photo, model, exact style), 3x enlarged.
 
     Returns:
-        The path written (`folder/<family>_<style>[_<variant>].png`; never over another file).
+        The path written (`preview_path`; checked before the run by `main`).
     """
     import numpy as np
 
     from keras_styletransfer.evaluation import translate
-    from keras_styletransfer.files import check_output_file
     from keras_styletransfer.images import save_png, tile_images, to_uint8
 
     picks = np.linspace(0, len(data.test_crops) - 1, PREVIEW_CROPS).round().astype(int)
     photos = data.test_crops[picks]
     outputs = to_uint8(translate(model, photos))
     rows = np.concatenate([photos, outputs, data.test_crop_targets[style][picks]])
-    suffix = "".join(f"_{key}-{value}" for key, value in sorted(variant.items()))
-    path = os.path.join(folder, f"{family}_{style}{suffix}.png")
     os.makedirs(folder, exist_ok=True)
-    check_output_file(path, option="--previews")
+    path = preview_path(folder, family, style, variant)
     return save_png(tile_images(rows, columns=PREVIEW_CROPS), path, scale=3)
 
 
@@ -340,6 +346,10 @@ def main(argv=None):
             raise InputError("--variant changes cyclegan / cut / fastcut networks only.")
         out = args.out or os.path.join(HERE, "results", f"unpaired-{args.budget_minutes:g}min.json")
         check_output_file(out, overwrite=args.overwrite)
+        for style in styles if args.previews else ():
+            for family in families:
+                path = preview_path(args.previews, family, style, variant)
+                check_output_file(path, overwrite=args.overwrite, option="--previews")
     except InputError as error:
         print(f"unpaired.py: error: {error}", file=sys.stderr)
         return 2

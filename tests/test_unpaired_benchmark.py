@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from benchmarks import unpaired
 from keras_styletransfer.errors import InputError
@@ -58,11 +59,22 @@ def test_a_tiny_budget_trains_each_family_for_the_budget_and_scores_it(tmp_path,
     arguments = ["--budget-minutes", "0.1", "--styles", "pencil", "--families", "cut,cyclegan"]
     arguments += ["--image-size", "32", "--filters", "4", "--batch-size", "2", "--no-judge"]
     arguments += ["--variant", "blocks=1", "--out", str(out)]
+    arguments += ["--previews", str(tmp_path / "previews")]
     assert unpaired.main(arguments) == 0
     results = json.loads(out.read_text())
     assert set(results["runs"]) == {"cut_pencil", "cyclegan_pencil"}
-    for entry in results["runs"].values():
+    assert results["split"] == "auto"  # the unpaired families' own: halves
+    for family, entry in zip(("cut", "cyclegan"), results["runs"].values(), strict=True):
         assert entry["steps"] >= 1 and entry["training_seconds"] < 60
         assert entry["variant"] == {"blocks": 1}
         assert set(entry["metrics"]) == {"crops", "256"}
         assert -1 <= entry["metrics"]["crops"]["ssim"] <= 1
+        # The preview: rows of held-out photos, the model's outputs and the exact style,
+        # each crop enlarged 3x (tiles of 32 px with 2 px of padding, then 3x).
+        assert entry["preview"] == str(tmp_path / "previews" / f"{family}_pencil_blocks-1.png")
+        preview = np.asarray(Image.open(entry["preview"]))
+        assert preview.shape == (3 * (3 * 34 - 2), 3 * (unpaired.PREVIEW_CROPS * 34 - 2), 3)
+    # Another run never writes over a preview: refused before any work.
+    out.unlink()
+    assert unpaired.main(arguments) == 2
+    assert not out.exists()

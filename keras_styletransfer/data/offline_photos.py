@@ -20,6 +20,15 @@ The photos are split once, by photo, into disjoint roles (`PHOTO_ROLES`):
   styles are the ground truth for evaluation. Retina (1411 px) is the one photo whose long side
   reaches 1024: the full-resolution case.
 
+That is the "photos" split (`load_offline_style_set(split="photos")`, what the paired families
+train on). Its two unpaired sides show different subjects (portrait, coffee, pagoda against a
+launch at dusk, a deep-sky field, stained tissue), and a discriminator learns the subjects
+before the style: unpaired generators trained on it turn photos dark, teal or purple. The
+"halves" split (the unpaired families' default, `TranslationConfig.offline_split`) cuts every
+training photo in two across its long side and gives one half's crops to each side (which half
+alternates from photo to photo): both sides show the same six subjects, so only the style tells
+them apart, and still no pixel appears on both sides, so there are no hidden pairs.
+
 Crops at the scale of use, then stylise. A crop is a random `size x size` square of the photo
 resized (INTER_AREA) by a factor drawn from `CROP_SCALES` relative to its native resolution
 (a factor that would leave the short side under `size` is raised to give exactly `size`), so the

@@ -121,6 +121,13 @@ class CUT(AdversarialModel):
         augment: str, tuple of str or None. Differentiable augmentations ("translation",
             "cutout") of every image D judges in training, real and generated (see `CycleGAN`).
             Defaults to None (off).
+        colour_weight: float. Weight of a colour term: the mean absolute difference between
+            the output's and the photo's `colour_pool` x `colour_pool` averages, so the
+            output keeps the photo's coarse colours and changes only what is finer (for
+            styles that keep the photo's colours, such as watercolour or oil; not for pencil
+            or ink). Defaults to 0 (off, the reference's).
+        colour_pool: int. Side in pixels of the averages the colour term compares.
+            Defaults to 8.
         seed: int. Seed of the model's random stream (locations, flips). Defaults to None.
         name: str. Defaults to "cut".
 
@@ -156,6 +163,8 @@ class CUT(AdversarialModel):
         explanation_guidance=0.0,
         locality_weight=0.0,
         augment=None,
+        colour_weight=0.0,
+        colour_pool=8,
         seed=None,
         name="cut",
         **kwargs,
@@ -196,6 +205,8 @@ class CUT(AdversarialModel):
                 raise ValueError(f"`{flag}` must be True or False; received {value!r}.")
         self.nce_identity = nce_identity
         self.flip_equivariance = flip_equivariance
+        self.colour_weight = check_weight(colour_weight, "colour_weight")
+        self.colour_pool = check_positive_int(colour_pool, "colour_pool")
         self.nce_layers = nce_layers
         self.num_patches = check_positive_int(num_patches, "num_patches")
         self.temperature = check_positive_number(temperature, "temperature")
@@ -208,6 +219,7 @@ class CUT(AdversarialModel):
         )
         names = ["g_loss", "g_adversarial_loss", "nce_loss"]
         names += ["nce_identity_loss"] if nce_identity else []
+        names += ["colour_loss"] if self.colour_weight else []
         names += ["d_loss", "d_real_loss", "d_fake_loss", "d_real_accuracy", "d_fake_accuracy"]
         self._make_trackers([*names, "psnr", "ssim"])
         self.built = True
@@ -310,6 +322,12 @@ class CUT(AdversarialModel):
             terms["nce_identity_loss"] = nce[count:]
             contrastive = 0.5 * (terms["nce_loss"] + terms["nce_identity_loss"])
         terms["g_loss"] = terms["g_adversarial_loss"] + self.nce_weight * contrastive
+        if self.colour_weight:
+            shown = (
+                images_a if flip is None else tf.where(flip, tf.reverse(images_a, [2]), images_a)
+            )
+            terms["colour_loss"] = colour_difference(fake_b, shown, self.colour_pool)
+            terms["g_loss"] += self.colour_weight * terms["colour_loss"]
         return self._add_locality(terms, discriminate, images_a, fake_b)
 
     def compute_losses(self, images_a, images_b, training=False):
@@ -356,6 +374,16 @@ class CUT(AdversarialModel):
         logs = self._update_trackers(terms)
         logs.update(self._update_image_metrics(images_b, lambda: fake_b))
         return logs
+
+
+def colour_difference(outputs, photos, pool):
+    """Per example: the mean absolute difference of the `pool` x `pool` averages of two
+    image batches (float32), i.e. how far the coarse colours moved."""
+
+    def averages(images):
+        return tf.nn.avg_pool2d(tf.cast(images, tf.float32), pool, pool, "SAME")
+
+    return tf.reduce_mean(tf.abs(averages(outputs) - averages(photos)), axis=[1, 2, 3])
 
 
 def _feature_model(generator, layer_names):

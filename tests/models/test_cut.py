@@ -120,6 +120,32 @@ def test_g_loss_is_the_adversarial_term_plus_the_weighted_mean_of_both_nce_terms
     assert terms["g_loss"].shape == (2,) == terms["d_loss"].shape
 
 
+def test_colour_term_compares_coarse_averages_and_adds_to_g_loss():
+    from keras_styletransfer.models.cut import colour_difference
+
+    photos = testing.random_images(2, seed=1)  # 16 x 16
+    # Fine detail that keeps every 8 x 8 average costs nothing; a shifted colour costs its shift.
+    checker = np.tile(np.array([[0.2, -0.2], [-0.2, 0.2]], np.float32), (8, 8))[None, ..., None]
+    np.testing.assert_allclose(colour_difference(photos + checker, photos, 8), 0, atol=1e-6)
+    np.testing.assert_allclose(colour_difference(photos + 0.3, photos, 8), [0.3, 0.3], rtol=1e-5)
+    model = make_cut(nce_weight=2.5, colour_weight=4.0, colour_pool=4)
+    terms = model.compute_losses(photos, testing.random_images(2))
+    fake = model.generator(photos, training=False)
+    np.testing.assert_allclose(terms["colour_loss"], colour_difference(fake, photos, 4), rtol=1e-5)
+    expected = terms["g_adversarial_loss"] + 2.5 * 0.5 * (
+        terms["nce_loss"] + terms["nce_identity_loss"]
+    )
+    np.testing.assert_allclose(terms["g_loss"], expected + 4.0 * terms["colour_loss"], rtol=1e-5)
+    logs = model.train_on_batch(photos, testing.random_images(2), return_dict=True)
+    assert logs["colour_loss"] > 0
+    assert model.get_config()["colour_weight"] == 4.0 and model.get_config()["colour_pool"] == 4
+    assert "colour_loss" not in make_cut().train_on_batch(photos, photos, return_dict=True)
+    # FastCUT's flipped steps compare with the flipped photo (the output's own orientation).
+    fast = make_cut(nce_identity=False, flip_equivariance=True, colour_weight=1.0)
+    for _ in range(4):
+        assert np.isfinite(fast.train_on_batch(photos, photos, return_dict=True)["colour_loss"])
+
+
 def test_evaluation_draws_fixed_locations_and_leaves_the_training_stream_alone():
     model = make_cut()
     a, b = testing.random_images(2, seed=1), testing.random_images(2, seed=2)
