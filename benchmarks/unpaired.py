@@ -220,6 +220,7 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
         "family": family,
         "style": style,
         "variant": variant,
+        "offline_split": data.split,
         "planned_steps": steps,
         "steps": budget.steps,
         "first_step_seconds": round(first, 2),

@@ -66,7 +66,7 @@ def test_a_tiny_budget_trains_each_family_for_the_budget_and_scores_it(tmp_path,
     assert results["split"] == "auto"  # the unpaired families' own: halves
     for family, entry in zip(("cut", "cyclegan"), results["runs"].values(), strict=True):
         assert entry["steps"] >= 1 and entry["training_seconds"] < 60
-        assert entry["variant"] == {"blocks": 1}
+        assert entry["variant"] == {"blocks": 1} and entry["offline_split"] == "halves"
         assert set(entry["metrics"]) == {"crops", "256"}
         assert -1 <= entry["metrics"]["crops"]["ssim"] <= 1
         # The preview: rows of held-out photos, the model's outputs and the exact style,
