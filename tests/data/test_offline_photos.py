@@ -28,6 +28,17 @@ from keras_styletransfer.errors import InputError
 PARAMETERS = {"size": 16, "crops_per_photo": 3, "test_crops_per_photo": 2, "seed": 5}
 
 
+def is_window(crop, level):
+    """Whether `crop` is a window of `level`: the best match (float, so inexact), then an
+    exact comparison."""
+    import cv2
+
+    size = crop.shape[0]
+    scores = cv2.matchTemplate(level, crop, cv2.TM_SQDIFF)
+    left, top = cv2.minMaxLoc(scores)[2]
+    return np.array_equal(level[top : top + size, left : left + size], crop)
+
+
 @pytest.fixture(scope="module")
 def style_set_and_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
@@ -139,18 +150,12 @@ def test_unpaired_sides_and_held_out_photos_stay_apart(style_set_and_cache):
 
 
 def test_crops_are_cut_from_their_own_photo_at_the_scales_of_use():
-    import cv2
 
     size = 32
     data = load_offline_style_set(
         size=size, styles="oil", crops_per_photo=6, test_crops_per_photo=4, seed=1, cache_dir=False
     )
     levels = {name: crop_levels(load_photo(name), size) for name in PHOTO_NAMES}
-
-    def within(crop, level):  # the best match (float, so inexact), then an exact comparison
-        scores = cv2.matchTemplate(level, crop, cv2.TM_SQDIFF)
-        left, top = cv2.minMaxLoc(scores)[2]
-        return np.array_equal(level[top : top + size, left : left + size], crop)
 
     factors = set()
     for crops, sources in (
@@ -159,7 +164,9 @@ def test_crops_are_cut_from_their_own_photo_at_the_scales_of_use():
         (data.test_crops, data.test_crop_sources),
     ):
         for crop, source in zip(crops, sources, strict=True):
-            found = [factor for factor, level in levels[PHOTO_NAMES[source]] if within(crop, level)]
+            found = [
+                factor for factor, level in levels[PHOTO_NAMES[source]] if is_window(crop, level)
+            ]
             assert found, f"a crop of {PHOTO_NAMES[source]} is not a window of that photo"
             factors.update(found)
     assert len(factors) >= 4  # many scales, from close-ups of native pixels to quarter views
@@ -172,7 +179,6 @@ def test_crops_are_cut_from_their_own_photo_at_the_scales_of_use():
 
 
 def test_halves_split_puts_every_training_photo_on_both_sides_without_sharing_a_pixel():
-    import cv2
 
     from keras_styletransfer.data.offline_photos import UNPAIRED_SPLITS, _half_of
 
@@ -199,14 +205,12 @@ def test_halves_split_puts_every_training_photo_on_both_sides_without_sharing_a_
     )
 
     def halves_holding(crop, name):  # which halves of the photo hold the crop as a window
-        found = set()
-        for half in (0, 1):
-            for _, level in crop_levels(_half_of(load_photo(name), half), size):
-                scores = cv2.matchTemplate(level, crop, cv2.TM_SQDIFF)
-                left, top = cv2.minMaxLoc(scores)[2]
-                if np.array_equal(level[top : top + size, left : left + size], crop):
-                    found.add(half)
-        return found
+        return {
+            half
+            for half in (0, 1)
+            for _, level in crop_levels(_half_of(load_photo(name), half), size)
+            if is_window(crop, level)
+        }
 
     for name in PHOTO_ROLES["train"]:
         source = PHOTO_NAMES.index(name)
