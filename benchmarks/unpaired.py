@@ -23,8 +23,11 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `ResnetGenerator(residual=True)`), `nce_weight`, and explanation-guided training:
 `explanation_guidance`, `locality_weight`) or the run (`learning_rate`, `batch_size`,
 `filters`, `d_learning_rate_scale`: the discriminators' learning rate over the generators';
+`generator_average`: the momentum of the generator's weight average,
+`TranslationConfig.generator_average`;
 `augment`: DiffAugment policies joined by "+", e.g. `augment=translation+cutout`;
-`colour_weight`: CUT's colour term, `CUT(colour_weight=...)`);
+`colour_weight`: CUT's colour term, `CUT(colour_weight=...)`; `downsamplings`: the
+generators' stride-2 stages, 0 for full resolution throughout);
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import sys
 import time
@@ -51,8 +55,9 @@ CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
-NETWORK_KEYS += ("colour_weight",)
+NETWORK_KEYS += ("colour_weight", "downsamplings")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
+RUN_KEYS += ("generator_average",)
 
 
 def parse_variant(text):
@@ -97,6 +102,7 @@ def build_model(config, variant):
     explanation["augment"] = str(network_changes.get("augment", "")).replace("+", ",") or None
     upsampling = network_changes.get("upsampling", "transpose")
     residual = bool(network_changes.get("residual", 0))
+    downsamplings = int(network_changes.get("downsamplings", 2))
     filters = config.filters
     with seeded(config.seed):
         if config.family == "cyclegan":
@@ -104,10 +110,20 @@ def build_model(config, variant):
 
             model = CycleGAN(
                 ResnetGenerator(
-                    blocks, filters, upsampling=upsampling, residual=residual, name="g_ab"
+                    blocks,
+                    filters,
+                    upsampling=upsampling,
+                    residual=residual,
+                    num_downsamplings=downsamplings,
+                    name="g_ab",
                 ),
                 ResnetGenerator(
-                    blocks, filters, upsampling=upsampling, residual=residual, name="g_ba"
+                    blocks,
+                    filters,
+                    upsampling=upsampling,
+                    residual=residual,
+                    num_downsamplings=downsamplings,
+                    name="g_ba",
                 ),
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d_a"),
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d_b"),
@@ -128,6 +144,7 @@ def build_model(config, variant):
                     filters,
                     upsampling=network_changes.get("upsampling", "resize"),
                     residual=residual,
+                    num_downsamplings=downsamplings,
                     name="g",
                 ),
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d"),
@@ -190,6 +207,7 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
         batch_size=run_fields.get("batch_size", args.batch_size),
         filters=run_fields.get("filters", args.filters),
         learning_rate=run_fields.get("learning_rate", 2e-4),
+        generator_average=run_fields.get("generator_average", 0.0),
         seed=args.seed,
         epochs=1,
         steps_per_epoch=1,
@@ -238,6 +256,76 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
     return entry
 
 
+def reference_outputs(photos, truths):
+    """Fixed, untrained outputs for the held-out crops, to read the SSIM figures by: what the
+    metric gives for smoothing, for outlines, for a small misplacement of the exact style.
+
+    Args:
+        photos, truths: uint8 arrays (N, H, W, 3): the held-out crops and their exact style.
+
+    Returns:
+        `{name: uint8 array (N, H, W, 3)}`.
+    """
+    import cv2
+    import numpy as np
+
+    def outlined(image, strength):
+        # The image darkened by `strength` times its Sobel gradient magnitude, summed over
+        # the channels (values in [0, 1]): dark lines along its edges, nothing else changed.
+        values = image.astype(np.float32) / 255.0
+        magnitude = sum(
+            np.hypot(
+                cv2.Sobel(values[..., c], cv2.CV_32F, 1, 0, ksize=3),
+                cv2.Sobel(values[..., c], cv2.CV_32F, 0, 1, ksize=3),
+            )
+            for c in range(3)
+        )
+        darkened = values * np.clip(1.0 - strength * magnitude, 0.0, 1.0)[..., None]
+        return np.round(darkened * 255).astype(np.uint8)
+
+    def smoothed(image):
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        flat = cv2.edgePreservingFilter(bgr, flags=cv2.NORMCONV_FILTER, sigma_s=30, sigma_r=0.45)
+        return cv2.cvtColor(flat, cv2.COLOR_BGR2RGB)
+
+    blurred = [cv2.GaussianBlur(p, (0, 0), 1.0) for p in photos]
+    references = {
+        "edge-preserving smoothing (sigma_s 30, sigma_r 0.45)": [smoothed(p) for p in photos],
+        "Gaussian blur, sigma 1": blurred,
+        "the photo with half-strength outlines": [outlined(p, 0.5) for p in photos],
+        "the photo with full-strength outlines": [outlined(p, 1.0) for p in photos],
+        "Gaussian blur sigma 1, half-strength outlines": [outlined(b, 0.5) for b in blurred],
+        "halfway between the photo and the exact style": [
+            ((p.astype(np.float32) + t) / 2).round().astype(np.uint8)
+            for p, t in zip(photos, truths, strict=True)
+        ],
+        "the exact style, one pixel to the right": [np.roll(t, 1, axis=1) for t in truths],
+    }
+    return {name: np.stack(images) for name, images in references.items()}
+
+
+def score_references(style, args):
+    """`{name: score_outputs(...)}` of `reference_outputs` on the held-out crops of `style`."""
+    from keras_styletransfer.config import TranslationConfig
+    from keras_styletransfer.evaluation import score_outputs
+    from keras_styletransfer.images import to_model_range
+    from keras_styletransfer.training.translation import offline_style_set
+
+    config = TranslationConfig(
+        "cut", styles=(style,), image_size=args.image_size, seed=args.seed, offline_split=args.split
+    )
+    data = offline_style_set(config)
+    photos, truths = data.test_crops, data.test_crop_targets[style]
+    scores = {}
+    for name, outputs in reference_outputs(photos, truths).items():
+        scores[name] = score_outputs(
+            [to_model_range(o) for o in outputs],
+            [to_model_range(t) for t in truths],
+            [to_model_range(p) for p in photos],
+        )
+    return scores
+
+
 PREVIEW_CROPS = 10
 
 
@@ -260,11 +348,29 @@ def write_preview(model, data, style, family, variant, folder):
 
     picks = np.linspace(0, len(data.test_crops) - 1, PREVIEW_CROPS).round().astype(int)
     photos = data.test_crops[picks]
-    outputs = to_uint8(translate(model, photos))
+    # A multi-style model is asked for this style (it also knows "photo"); others ignore it.
+    outputs = to_uint8(translate(model, photos, style=style))
     rows = np.concatenate([photos, outputs, data.test_crop_targets[style][picks]])
     os.makedirs(folder, exist_ok=True)
     path = preview_path(folder, family, style, variant)
     return save_png(tile_images(rows, columns=PREVIEW_CROPS), path, scale=3)
+
+
+def reference_table(results):
+    """A markdown table of `--references`' scores: crops SSIM, gap closed, PSNR."""
+    lines = [
+        "| style | reference | 64-px crops SSIM (gap closed) | PSNR (photo) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for style, scores in results["references"].items():
+        for name, score in scores.items():
+            # PSNR is infinite where an output equals its target (flat crops): not a mean.
+            psnr = f"{score['psnr']:.2f}" if math.isfinite(score["psnr"]) else "- (exact on some)"
+            lines.append(
+                f"| {style} | {name} | {score['ssim']:.3f} ({score['ssim_gap_closed']:.0%}) | "
+                f"{psnr} ({score['baseline_psnr']:.2f}) |"
+            )
+    return "\n".join(lines)
 
 
 def table(results):
@@ -325,6 +431,12 @@ def main(argv=None):
         default=None,
         help="a folder for one PNG a run: held-out crops, the model's outputs, the exact style",
     )
+    parser.add_argument(
+        "--references",
+        action="store_true",
+        help="score only fixed references on the held-out crops (smoothing, outlines, the exact "
+        "style moved by a pixel; `reference_outputs`), no training",
+    )
     parser.add_argument("--out", default=None, help="default results/unpaired-<budget>min.json")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
@@ -345,7 +457,8 @@ def main(argv=None):
         variant = parse_variant(args.variant)
         if set(variant) & set(NETWORK_KEYS) and "multistyle" in families:
             raise InputError("--variant changes cyclegan / cut / fastcut networks only.")
-        out = args.out or os.path.join(HERE, "results", f"unpaired-{args.budget_minutes:g}min.json")
+        name = "references" if args.references else f"{args.budget_minutes:g}min"
+        out = args.out or os.path.join(HERE, "results", f"unpaired-{name}.json")
         check_output_file(out, overwrite=args.overwrite)
         for style in styles if args.previews else ():
             for family in families:
@@ -371,6 +484,13 @@ def main(argv=None):
         "split": args.split,
         "runs": {},
     }
+    if args.references:
+        del results["runs"], results["budget_minutes"], results["batch_size"], results["filters"]
+        results["references"] = {style: score_references(style, args) for style in styles}
+        write_json(out, results)
+        print(reference_table(results))
+        print(f"results in {out}")
+        return 0
     step_times = {}
     for style in styles:
         for family in families:

@@ -153,6 +153,9 @@ class TranslationConfig(RunConfig):
             "auto": "halves" for the unpaired families (CycleGAN, CUT, FastCUT, multistyle),
             "photos" for the paired ones. A config saved before this field existed loads as
             "photos", the split it trained on. Defaults to "auto".
+        generator_average: float. Momentum of a moving average of the generators' weights
+            (the generator optimizer's `use_ema`), which the trained model keeps instead of
+            the last step's weights; e.g. 0.999. 0 turns it off. Defaults to 0.
         Other fields: see `RunConfig`.
     """
 
@@ -165,6 +168,7 @@ class TranslationConfig(RunConfig):
     filters: int = 32
     learning_rate: float = 2e-4
     offline_split: str = "auto"
+    generator_average: float = 0.0
 
     @classmethod
     def from_dict(cls, values):

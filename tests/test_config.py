@@ -99,6 +99,7 @@ def test_config_files_from_before_still_load(kind, values, tmp_path):
     added = {"deterministic": False}
     if kind is TranslationConfig:
         added["offline_split"] = "photos"
+        added["generator_average"] = 0.0  # off: those runs kept the last step's weights
     assert dataclasses.asdict(loaded) == {**expected, **added}
     assert json.loads(loaded.to_json()) == {**values, **added}
 
@@ -129,3 +130,15 @@ def test_offline_split_resolves_by_family_and_is_checked():
     assert TranslationConfig.from_dict(TranslationConfig("cut").to_dict()).offline_split == "auto"
     with pytest.raises(InputError, match="offline split must be one of auto, photos, halves"):
         validate_translation_config(TranslationConfig("cut", offline_split="random"))
+
+
+@pytest.mark.parametrize("average", [-0.1, 1.0, 1.5, True, "0.999"])
+def test_a_generator_average_outside_0_1_is_refused_with_an_example(average):
+    from keras_styletransfer.errors import InputError
+    from keras_styletransfer.training.checks import validate_translation_config
+
+    validate_translation_config(TranslationConfig("cut", styles=("oil",), generator_average=0.999))
+    with pytest.raises(InputError, match=r"generator average must be a momentum in \[0, 1\)"):
+        validate_translation_config(
+            TranslationConfig("cut", styles=("oil",), generator_average=average)
+        )

@@ -142,6 +142,21 @@ def test_two_replicas_make_the_single_device_update(family):
         assert mirrored_logs[key] == pytest.approx(value, rel=1e-4, abs=ATOL), key
 
 
+@pytest.mark.slow
+def test_weight_averages_under_two_replicas_match_one_device(monkeypatch):
+    # `use_ema` updates its averages inside the replicated step and `fit` finalizes them after
+    # it (`AdversarialModel.fit`): the averaged weights must not depend on the replicas.
+    plain, _ = train_two_steps("cyclegan", distribute.get_strategy("default"))
+    monkeypatch.setitem(
+        globals(), "sgd", lambda: keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5)
+    )
+    single, _ = train_two_steps("cyclegan", distribute.get_strategy("default"))
+    mirrored, _ = train_two_steps("cyclegan", two_device_strategy())
+    assert any(not np.allclose(single[key], plain[key]) for key in plain)  # averaged
+    for key, value in single.items():
+        np.testing.assert_allclose(mirrored[key], value, atol=ATOL, err_msg=key)
+
+
 # --- strategies by name, TF_CONFIG, chief-only writing ------------------------------------------
 
 TWO_WORKERS = {"cluster": {"worker": ["localhost:1", "localhost:2"]}}

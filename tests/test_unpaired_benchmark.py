@@ -78,3 +78,67 @@ def test_a_tiny_budget_trains_each_family_for_the_budget_and_scores_it(tmp_path,
     out.unlink()
     assert unpaired.main(arguments) == 2
     assert not out.exists()
+
+
+def test_references_score_fixed_outputs_whose_figures_follow_from_their_definition():
+    from keras_styletransfer.evaluation import score_outputs
+    from keras_styletransfer.images import to_model_range
+
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    truths = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    references = unpaired.reference_outputs(photos, truths)
+    shifted = references["the exact style, one pixel to the right"]
+    np.testing.assert_array_equal(shifted[:, :, 1:], truths[:, :, :-1])
+    # Outlines only darken, and more at full strength than at half.
+    half = references["the photo with half-strength outlines"].astype(int)
+    full = references["the photo with full-strength outlines"].astype(int)
+    assert (half <= photos.astype(int) + 1).all() and (full <= half + 1).all()
+    assert (full < half).any()
+
+    def scores(outputs):
+        return score_outputs(*([to_model_range(i) for i in x] for x in (outputs, truths, photos)))
+
+    # Halfway between the photo and the truth halves every error: PSNR 6.02 dB above the
+    # photo's (to the rounding of uint8 halves).
+    halfway = scores(references["halfway between the photo and the exact style"])
+    assert abs(halfway["psnr"] - halfway["baseline_psnr"] - 20 * np.log10(2)) < 0.05
+    assert scores(truths)["ssim_gap_closed"] == pytest.approx(1.0)
+
+
+def test_the_references_option_writes_scores_per_style_without_training(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("KERAS_STYLETRANSFER_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "references.json"
+    argv = ["--references", "--styles", "watercolour", "--image-size", "32", "--out", str(out)]
+    assert unpaired.main(argv) == 0
+    results = json.loads(out.read_text())
+    scores = results["references"]["watercolour"]
+    assert "runs" not in results and len(scores) == 7
+    for score in scores.values():
+        assert score["count"] > 0 and -1 <= score["ssim"] <= 1
+    assert scores["the exact style, one pixel to the right"]["ssim_gap_closed"] > 0.3
+    assert "| watercolour | Gaussian blur, sigma 1 |" in capsys.readouterr().out
+    assert unpaired.main(argv) == 2  # never written over without --overwrite
+
+
+def test_a_multi_style_model_previews_the_style_it_was_trained_for(tmp_path):
+    import types
+
+    from keras_styletransfer.config import TranslationConfig
+    from keras_styletransfer.evaluation import translate
+    from keras_styletransfer.images import to_uint8
+
+    config = TranslationConfig("multistyle", styles=("pencil",), image_size=32, filters=4)
+    model = unpaired.build_model(config, {})
+    assert "photo" in model.generator_style_names  # one style is not enough to pick from
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (unpaired.PREVIEW_CROPS, 32, 32, 3), dtype=np.uint8)
+    data = types.SimpleNamespace(test_crops=crops, test_crop_targets={"pencil": crops[..., ::-1]})
+    path = unpaired.write_preview(model, data, "pencil", "multistyle", {}, str(tmp_path))
+    sheet = np.asarray(Image.open(path))
+    # The middle row, un-enlarged: the model's pencil rendering of each crop.
+    row = sheet[3 * 34 : 3 * 34 + 3 * 32 : 3, : 3 * 32 : 3]
+    expected = to_uint8(translate(model, crops[:1], style="pencil"))[0]
+    np.testing.assert_array_equal(row, expected)

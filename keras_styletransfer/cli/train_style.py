@@ -84,6 +84,13 @@ def add_command(commands):
         "photos (three photos a side: different subjects), auto (halves for the unpaired "
         "families, photos for the paired ones; the default)",
     )
+    parser.add_argument(
+        "--generator-average",
+        type=float,
+        default=0.0,
+        help="keep a moving average of the generator's weights with this momentum (e.g. "
+        "0.999) and save it as the trained model; 0 (the default) keeps the last step's",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -117,6 +124,7 @@ def run(args):
         image_size=args.image_size,
         filters=args.filters,
         offline_split=args.offline_split,
+        generator_average=args.generator_average,
         **({"learning_rate": args.learning_rate} if args.learning_rate else {}),
         **run_fields(args),
     )

@@ -333,6 +333,19 @@ class AdversarialModel(keras.Model):
         build_optimizer(self.generator_optimizer, self.generator_variables())
         build_optimizer(self.discriminator_optimizer, self.discriminator_variables())
 
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`, then what Keras's `fit` does for a model's one optimizer, for each
+        of the two: `finalize_variable_values` on its variables. An optimizer made with
+        `use_ema=True` (e.g. `Adam(..., use_ema=True, ema_momentum=0.999)` as the generator
+        optimizer) thus leaves its moving average of the weights in the networks when training
+        ends, as in a plain Keras model. The averages are optimizer variables: checkpoints
+        written during training hold the raw weights and the averages, so a resumed run goes
+        on exactly."""
+        history = super().fit(*args, **kwargs)
+        self.generator_optimizer.finalize_variable_values(self.generator_variables())
+        self.discriminator_optimizer.finalize_variable_values(self.discriminator_variables())
+        return history
+
     # --- config -----------------------------------------------------------------------------
 
     # A constructor argument whose attribute has another name.

@@ -60,8 +60,9 @@ class PatchProjection(GraphModel):
 def default_nce_layers(generator):
     """The layers of `generator` whose features PatchNCE compares, as the reference picks them.
 
-    ResnetGenerator: the image itself (`check_size`), both down-sampling convolutions and the
-    first and middle residual blocks (the reference's layers 0, 4, 8, 12, 16 of ResNet-9).
+    ResnetGenerator: the image itself (`check_size`), both down-sampling convolutions (the
+    stem's output when it has none) and the first and middle residual blocks (the
+    reference's layers 0, 4, 8, 12, 16 of ResNet-9).
     UNetGenerator: the image and the first four down-sampling convolutions.
 
     Raises:
@@ -72,7 +73,8 @@ def default_nce_layers(generator):
     config = generator.get_config()
     if isinstance(generator, ResnetGenerator):
         blocks = config["num_residual_blocks"]
-        downs = [f"down{i}" for i in range(1, config["num_downsamplings"] + 1)]
+        # Without down-sampling stages, the stem's features stand in for theirs.
+        downs = [f"down{i}" for i in range(1, config["num_downsamplings"] + 1)] or ["stem_relu"]
         residual = dict.fromkeys(["res1_add", f"res{math.ceil(blocks / 2)}_add"])
         return ("check_size", *downs, *residual)
     if isinstance(generator, UNetGenerator):

@@ -18,7 +18,7 @@ from keras_styletransfer.models.base import (
     blend_by_strength,
     check_dropout,
 )
-from keras_styletransfer.validation import check_positive_int
+from keras_styletransfer.validation import check_int, check_positive_int
 
 _PACKAGE = "keras_styletransfer"
 
@@ -339,7 +339,8 @@ class ResnetGenerator(GraphModel):
         num_residual_blocks: int. 6 (128x128 in the paper) or 9 (256x256). Defaults to 9.
         filters: int. Width of the first layer; doubled per downsampling. Defaults to 64.
         channels: int. Image channels. Defaults to 3.
-        num_downsamplings: int. Defaults to 2.
+        num_downsamplings: int. Stride-2 stages; 0 keeps every layer at the image's full
+            resolution (a local filter: no stage can move an edge). Defaults to 2.
         upsampling: str. "transpose" (the paper's) or "resize" (checkerboard-free).
             Defaults to "transpose".
         residual: bool. Output `clip(input + correction, -1, 1)`, the head (`correction`)
@@ -376,7 +377,7 @@ class ResnetGenerator(GraphModel):
         num_residual_blocks = check_positive_int(num_residual_blocks, "num_residual_blocks")
         filters = check_positive_int(filters, "filters")
         channels = check_positive_int(channels, "channels")
-        num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
+        num_downsamplings = check_int(num_downsamplings, "num_downsamplings", low=0)
         upsampling = check_upsampling(upsampling)
         if not isinstance(residual, bool):
             raise ValueError(f"`residual` must be True or False; received {residual!r}.")

@@ -191,6 +191,12 @@ def validate_translation_config(config):
             f"offline split must be one of {', '.join(OFFLINE_SPLITS)}; got "
             f"{config.offline_split!r}."
         )
+    average = config.generator_average
+    if isinstance(average, bool) or not isinstance(average, (int, float)) or not 0 <= average < 1:
+        raise InputError(
+            f"generator average must be a momentum in [0, 1), e.g. 0.999 (0 turns it off); got "
+            f"{average!r}."
+        )
     check_run_sizes(config, (config.image_size, config.image_size))
     return config
 

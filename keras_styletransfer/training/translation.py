@@ -306,7 +306,9 @@ def compile_translation(model, config, discriminator_scale=1.0):
     unpaired families (the CycleGAN / CUT references' schedule) and for restoration (measured:
     600 steps, held-out crops, sr2 34.73 -> 34.86 dB, deblur 29.09 -> 29.45 dB, colourise
     17.9 -> 21.2 dB). The discriminators' learning rate is `discriminator_scale` times the
-    generators' (1: the references'). Returns the model."""
+    generators' (1: the references'). With `config.generator_average`, the generator optimizer
+    keeps a moving average of the generators' weights, which they take when `fit` ends.
+    Returns the model."""
 
     def schedule(rate):
         if model.family in UNPAIRED_FAMILIES or config.data == RESTORATION_DATA:
@@ -314,8 +316,13 @@ def compile_translation(model, config, discriminator_scale=1.0):
             return LinearDecayAfter(rate, total // 2, max(total - total // 2, 1))
         return rate
 
+    average = {}
+    if config.generator_average:  # the run keeps the average (`AdversarialModel.fit`)
+        average = {"use_ema": True, "ema_momentum": config.generator_average}
     model.compile(
-        generator_optimizer=keras.optimizers.Adam(schedule(config.learning_rate), beta_1=0.5),
+        generator_optimizer=keras.optimizers.Adam(
+            schedule(config.learning_rate), beta_1=0.5, **average
+        ),
         discriminator_optimizer=keras.optimizers.Adam(
             schedule(config.learning_rate * discriminator_scale), beta_1=0.5
         ),

@@ -151,6 +151,43 @@ def test_colour_term_compares_coarse_averages_and_adds_to_g_loss():
     assert not np.allclose(flipped, colour_difference(outputs, photos, 8), rtol=1e-3)
 
 
+def test_a_generator_optimizer_with_use_ema_leaves_its_average_in_the_generator_after_fit():
+    # Keras's `fit` finalizes only `model.optimizer`; the wrappers finalize both of theirs, so
+    # `Adam(use_ema=True)` as the generator optimizer works as it does for a plain model.
+    a, b = testing.random_images(6, seed=1), testing.random_images(6, seed=2)
+    data = tf.data.Dataset.from_tensor_slices((a, b)).batch(2)
+    plain, averaged = make_cut(), make_cut()
+    for name, network in plain.networks.items():
+        averaged.networks[name].set_weights(network.get_weights())
+    momentum = 0.6
+    averaged.compile(
+        generator_optimizer=keras.optimizers.Adam(
+            2e-3, beta_1=0.5, use_ema=True, ema_momentum=momentum
+        ),
+        discriminator_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+    )
+    raw = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raw.append([v.numpy() for v in plain.generator_variables()])
+
+    plain.fit(data, epochs=2, verbose=0, callbacks=[Record()])
+    averaged.fit(data, epochs=2, verbose=0)
+    assert len(raw) == 6
+    # Keras's average: the first step's weights, then momentum * average + (1 - m) * weights.
+    expected = raw[0]
+    for weights in raw[1:]:
+        expected = [
+            momentum * e + (1 - momentum) * w for e, w in zip(expected, weights, strict=True)
+        ]
+    for variable, value in zip(averaged.generator_variables(), expected, strict=True):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(e, w) for e, w in zip(expected, raw[-1], strict=True))
+    # The average changes nothing in training: the discriminators (no average) agree exactly.
+    assert_weights_equal(weights_of(plain.discriminator), weights_of(averaged.discriminator))
+
+
 def test_evaluation_draws_fixed_locations_and_leaves_the_training_stream_alone():
     model = make_cut()
     a, b = testing.random_images(2, seed=1), testing.random_images(2, seed=2)
@@ -268,6 +305,7 @@ def test_train_style_family_fastcut_runs_from_the_command_line(tmp_path, cache):
     arguments = ["--family", "fastcut", "--styles", "watercolour", "--image-size", "32"]
     arguments += ["--filters", "4", "--batch-size", "2", "--epochs", "1"]
     arguments += ["--steps-per-epoch", "2", "--run-dir", str(run_dir)]
+    arguments += ["--generator-average", "0.5"]
     env = {**os.environ, "KERAS_STYLETRANSFER_CACHE": cache, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
         [script, "train-style", *arguments], capture_output=True, text=True, env=env, timeout=900
@@ -276,6 +314,15 @@ def test_train_style_family_fastcut_runs_from_the_command_line(tmp_path, cache):
     assert (run_dir / "final.keras").exists() and (run_dir / "exported").is_dir()
     model = keras.saving.load_model(str(run_dir / "final.keras"))
     assert type(model) is CUT and not model.nce_identity and model.nce_weight == 10.0
+    # --generator-average: the generator optimizer averages, and the saved weights are its
+    # average (`AdversarialModel.fit` finalizes it).
+    optimizer = model.generator_optimizer
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.5
+    assert json.loads((run_dir / "config.json").read_text())["generator_average"] == 0.5
+    for variable, average in zip(
+        model.generator_variables(), optimizer._model_variables_moving_average, strict=True
+    ):
+        np.testing.assert_array_equal(variable.numpy(), average.numpy())
 
 
 @pytest.mark.slow
@@ -283,7 +330,8 @@ def test_a_cut_run_killed_mid_epoch_and_mid_write_resumes_bit_identically(tmp_pa
     from tests.training import test_exact_resume as exact
 
     config = dict(family="cut", styles=["watercolour"], **{**TINY_RUN, "epochs": 3})
-    config["steps_per_epoch"] = 3
+    # With the generator's weight average on: it is optimizer state, restored with the rest.
+    config.update(steps_per_epoch=3, generator_average=0.9)
     monkeypatch.setitem(exact.CONFIGS, "cut", config)
     exact.resume_through_kills("cut", tmp_path, [["batch", 1, 1], ["write", 2]])
 

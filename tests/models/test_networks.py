@@ -150,6 +150,25 @@ def test_a_residual_resnet_generator_starts_as_the_identity_and_learns_a_correct
         ResnetGenerator(num_residual_blocks=1, filters=4, residual="yes")
 
 
+def test_a_resnet_generator_without_down_sampling_works_at_full_resolution_at_any_size():
+    from keras_styletransfer.models.cut import default_nce_layers
+
+    generator = ResnetGenerator(
+        num_residual_blocks=1, filters=4, num_downsamplings=0, residual=True
+    )
+    assert generator.size_multiple == 1
+    assert not [layer.name for layer in generator.layers if layer.name.startswith(("down", "up"))]
+    photo = images(13, 11)  # a stride-2 generator refuses these sizes
+    np.testing.assert_allclose(generator(photo).numpy(), photo, atol=1e-6)
+    features = keras.Model(generator.inputs, generator.get_layer("res1_add").output)
+    assert features(photo).shape == (1, 13, 11, 4)  # no stage below the image's resolution
+    # PatchNCE compares the stem's features where other generators have down-sampling ones.
+    assert default_nce_layers(generator) == ("check_size", "stem_relu", "res1_add")
+    assert ResnetGenerator.from_config(generator.get_config()).size_multiple == 1
+    with pytest.raises(ValueError, match="num_downsamplings must be an integer >= 0"):
+        ResnetGenerator(num_residual_blocks=1, filters=4, num_downsamplings=-1)
+
+
 # --- normalisation layers -------------------------------------------------------------------------
 
 
