@@ -340,7 +340,8 @@ class ResnetGenerator(GraphModel):
         filters: int. Width of the first layer; doubled per downsampling. Defaults to 64.
         channels: int. Image channels. Defaults to 3.
         num_downsamplings: int. Stride-2 stages; 0 keeps every layer at the image's full
-            resolution (a local filter: no stage can move an edge). Defaults to 2.
+            resolution (no stride-2 stage to blur or shift an edge; instance norm still sees
+            the whole image). Defaults to 2.
         upsampling: str. "transpose" (the paper's) or "resize" (checkerboard-free).
             Defaults to "transpose".
         residual: bool. Output `clip(input + correction, -1, 1)`, the head (`correction`)
