@@ -27,7 +27,8 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `TranslationConfig.generator_average`;
 `augment`: DiffAugment policies joined by "+", e.g. `augment=translation+cutout`;
 `colour_weight`: CUT's colour term, `CUT(colour_weight=...)`; `downsamplings`: the
-generators' stride-2 stages, 0 for full resolution throughout);
+generators' stride-2 stages, 0 for full resolution throughout; `operators` (1: generators that
+edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`));
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -55,7 +56,7 @@ CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
-NETWORK_KEYS += ("colour_weight", "downsamplings")
+NETWORK_KEYS += ("colour_weight", "downsamplings", "operators")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -102,6 +103,7 @@ def build_model(config, variant):
     explanation["augment"] = str(network_changes.get("augment", "")).replace("+", ",") or None
     upsampling = network_changes.get("upsampling", "transpose")
     residual = bool(network_changes.get("residual", 0))
+    heads = {"residual": residual, "operators": bool(network_changes.get("operators", 0))}
     downsamplings = int(network_changes.get("downsamplings", 2))
     filters = config.filters
     with seeded(config.seed):
@@ -113,7 +115,7 @@ def build_model(config, variant):
                     blocks,
                     filters,
                     upsampling=upsampling,
-                    residual=residual,
+                    **heads,
                     num_downsamplings=downsamplings,
                     name="g_ab",
                 ),
@@ -121,7 +123,7 @@ def build_model(config, variant):
                     blocks,
                     filters,
                     upsampling=upsampling,
-                    residual=residual,
+                    **heads,
                     num_downsamplings=downsamplings,
                     name="g_ba",
                 ),
@@ -143,7 +145,7 @@ def build_model(config, variant):
                     blocks,
                     filters,
                     upsampling=network_changes.get("upsampling", "resize"),
-                    residual=residual,
+                    **heads,
                     num_downsamplings=downsamplings,
                     name="g",
                 ),
@@ -154,6 +156,18 @@ def build_model(config, variant):
                 colour_weight=network_changes.get("colour_weight", 0.0),
                 seed=config.seed,
                 **explanation,
+            )
+        elif config.family == "multistyle" and set(network_changes) == {"operators"}:
+            from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
+            from keras_styletransfer.models.generators import StyleGenerator
+            from keras_styletransfer.models.multistyle import MultiStyleGAN
+
+            domains = len(config.styles) + 1  # as the `multistyle` preset
+            model = MultiStyleGAN(
+                StyleGenerator(domains, filters, operators=heads["operators"]),
+                GlobalPoolDiscriminator(filters=filters, num_styles=domains),
+                style_names=list(config.styles),
+                seed=config.seed,
             )
         else:
             raise ValueError(f"--variant cannot change a {config.family} network.")
@@ -191,8 +205,13 @@ def calibrate(config, data, variant):
     return first, (time.perf_counter() - started) / CALIBRATION_STEPS
 
 
-def train_and_score(family, style, budget_seconds, args, variant, step_times):
-    """One run: calibrate (once per family), train for the budget, score."""
+def train_and_score(family, styles, budget_seconds, args, variant, step_times):
+    """One run: calibrate (once per family), train one model on `styles` (one style, or
+    several for a multi-style model) for the budget, score it on each.
+
+    Returns:
+        `{style: entry}`.
+    """
     import dataclasses
 
     from keras_styletransfer.config import TranslationConfig
@@ -202,7 +221,7 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
     run_fields = {k: v for k, v in variant.items() if k in RUN_KEYS}
     config = TranslationConfig(
         family,
-        styles=(style,),
+        styles=tuple(styles),
         image_size=args.image_size,
         batch_size=run_fields.get("batch_size", args.batch_size),
         filters=run_fields.get("filters", args.filters),
@@ -234,9 +253,9 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
         shuffle=False,
     )
     seconds = time.perf_counter() - started
-    entry = {
+    common = {
         "family": family,
-        "style": style,
+        "trained_on": list(styles),
         "variant": variant,
         "offline_split": data.split,
         "planned_steps": steps,
@@ -247,13 +266,18 @@ def train_and_score(family, style, budget_seconds, args, variant, step_times):
         "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
     }
     started = time.perf_counter()
-    entry["metrics"] = evaluate_on_held_out(model, config, data, sizes=VIEWS)[style]
-    if args.judge:
-        entry["judge"] = judge_on_held_out(model, config, data)[style]
-    entry["scoring_seconds"] = round(time.perf_counter() - started, 1)
-    if args.previews:
-        entry["preview"] = write_preview(model, data, style, family, variant, args.previews)
-    return entry
+    metrics = evaluate_on_held_out(model, config, data, sizes=VIEWS)
+    judged = judge_on_held_out(model, config, data) if args.judge else {}
+    scoring = round(time.perf_counter() - started, 1)
+    entries = {}
+    for style in styles:
+        entry = entries[style] = {**common, "style": style, "metrics": metrics[style]}
+        if args.judge:
+            entry["judge"] = judged[style]
+        entry["scoring_seconds"] = scoring
+        if args.previews:
+            entry["preview"] = write_preview(model, data, style, family, variant, args.previews)
+    return entries
 
 
 def reference_outputs(photos, truths):
@@ -424,6 +448,12 @@ def main(argv=None):
     )
     parser.add_argument("--variant", default="", help="key=value,... (see the module docstring)")
     parser.add_argument(
+        "--together",
+        action="store_true",
+        help="train one multi-style model on all --styles for the budget (multistyle only), "
+        "instead of one model per style",
+    )
+    parser.add_argument(
         "--no-judge", dest="judge", action="store_false", help="skip the style judge's FID / KID"
     )
     parser.add_argument(
@@ -455,8 +485,12 @@ def main(argv=None):
         if args.budget_minutes <= 0:
             raise InputError(f"--budget-minutes must be > 0; received {args.budget_minutes}.")
         variant = parse_variant(args.variant)
-        if set(variant) & set(NETWORK_KEYS) and "multistyle" in families:
-            raise InputError("--variant changes cyclegan / cut / fastcut networks only.")
+        if args.together and set(families) != {"multistyle"}:
+            raise InputError("--together trains one multi-style model: use --families multistyle.")
+        if set(variant) & set(NETWORK_KEYS) - {"operators"} and "multistyle" in families:
+            raise InputError(
+                "--variant changes cyclegan / cut / fastcut networks (multistyle: operators only)."
+            )
         name = "references" if args.references else f"{args.budget_minutes:g}min"
         out = args.out or os.path.join(HERE, "results", f"unpaired-{name}.json")
         check_output_file(out, overwrite=args.overwrite)
@@ -492,22 +526,24 @@ def main(argv=None):
         print(f"results in {out}")
         return 0
     step_times = {}
-    for style in styles:
-        for family in families:
-            print(f"{family} {style}: {args.budget_minutes:g} min", flush=True)
-            entry = train_and_score(
-                family, style, 60 * args.budget_minutes, args, variant, step_times
-            )
+    runs = [(family, tuple(styles)) for family in families] if args.together else []
+    runs = runs or [(family, (style,)) for style in styles for family in families]
+    for family, trained_on in runs:
+        print(f"{family} {','.join(trained_on)}: {args.budget_minutes:g} min", flush=True)
+        entries = train_and_score(
+            family, trained_on, 60 * args.budget_minutes, args, variant, step_times
+        )
+        for style, entry in entries.items():
             results["runs"][f"{family}_{style}"] = entry
-            results["load_average_end"] = os.getloadavg()
-            write_json(out, results)  # after every run: a long benchmark keeps what it measured
             crops = entry["metrics"]["crops"]
             print(
-                f"  {entry['steps']} steps in {entry['training_seconds']:.0f} s: crops SSIM "
-                f"{crops['ssim']:.3f} (photo {crops['baseline_ssim']:.3f}, gap closed "
+                f"  {style}: {entry['steps']} steps in {entry['training_seconds']:.0f} s: crops "
+                f"SSIM {crops['ssim']:.3f} (photo {crops['baseline_ssim']:.3f}, gap closed "
                 f"{crops['ssim_gap_closed']:.0%})",
                 flush=True,
             )
+        results["load_average_end"] = os.getloadavg()
+        write_json(out, results)  # after every run: a long benchmark keeps what it measured
     print(table(results))
     print(f"results in {out}")
     return 0

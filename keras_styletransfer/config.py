@@ -156,6 +156,8 @@ class TranslationConfig(RunConfig):
         generator_average: float. Momentum of a moving average of the generators' weights
             (the generator optimizer's `use_ema`), which the trained model keeps instead of
             the last step's weights; e.g. 0.999. 0 turns it off. Defaults to 0.
+        preset: str. A translation preset of the family (`models.presets`, e.g.
+            "cut_operators", "cyclegan_resnet6"); "" for the family's default. Defaults to "".
         Other fields: see `RunConfig`.
     """
 
@@ -169,6 +171,7 @@ class TranslationConfig(RunConfig):
     learning_rate: float = 2e-4
     offline_split: str = "auto"
     generator_average: float = 0.0
+    preset: str = ""
 
     @classmethod
     def from_dict(cls, values):

@@ -1,5 +1,5 @@
 """Layers of the image-to-image networks: instance norm, reflection padding, residual blocks,
-style-conditioned normalisation and an image-size check.
+style-conditioned normalisation, an image-size check and image-editing operator heads.
 
 Every layer works on images of unknown height and width, so the generators built from them take
 any size their strides allow.
@@ -546,3 +546,100 @@ class StyleAffine(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_styles": self.num_styles}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ImageOperators(keras.layers.Layer):
+    """Edits an image with a few per-pixel operators instead of painting new pixels.
+
+    Called on `[images, maps, shift]`: `images` (batch, height, width, channels) in [-1, 1];
+    `maps` of the same height and width with `len(sigmas) + 4` channels of logits; `shift`
+    (`channels`, any coarser size, resized bilinearly to the image's) a colour shift in
+    [-1, 1]. In [0, 1] units, with `w` the softmax of the first `len(sigmas) + 1` maps and `a`,
+    `d`, `l` the sigmoids of the next three:
+
+        base = w_0 * image + sum_k w_k * gaussian_blur(image, sigmas[k]) + shift / 2
+        base = base + a * (luminance(base) - base)       # desaturate
+        base = base * (1 - d)                            # darken (lines)
+        out  = 1 - (1 - base) * (1 - l)                  # lighten (paper)
+
+    clipped to [0, 1] and mapped back to [-1, 1]. Each output pixel is the photo where it
+    stood, smoothed, greyed, darkened or lightened, plus the coarse shift: the maps may mark
+    any pixel, but no hue appears that the photo and the coarse shift do not hold.
+
+    Args:
+        sigmas: tuple of float. Standard deviations in pixels of the blurs offered.
+            Defaults to (1, 2, 4).
+    """
+
+    def __init__(self, sigmas=(1.0, 2.0, 4.0), **kwargs):
+        super().__init__(**kwargs)
+        self.sigmas = tuple(float(s) for s in sigmas)
+        if not self.sigmas or min(self.sigmas) <= 0:
+            raise ValueError(f"`sigmas` must be positive numbers; received {sigmas!r}.")
+        self.num_maps = len(self.sigmas) + 4
+
+    def _blur(self, images, sigma):
+        radius = max(1, round(3 * sigma))
+        offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
+        kernel = tf.exp(-0.5 * tf.square(offsets / sigma))
+        kernel /= tf.reduce_sum(kernel)
+        channels = int(images.shape[-1])
+        padded = tf.pad(images, [[0, 0], [radius, radius], [radius, radius], [0, 0]], "SYMMETRIC")
+        rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])
+        cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])
+        blurred = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
+        return tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "VALID")
+
+    def call(self, inputs):
+        images, maps, shift = (tf.cast(t, tf.float32) for t in inputs)
+        photo = (images + 1.0) / 2.0
+        count = len(self.sigmas) + 1
+        weights = tf.nn.softmax(maps[..., :count], axis=-1)
+        base = weights[..., :1] * photo
+        for index, sigma in enumerate(self.sigmas, start=1):
+            base += weights[..., index : index + 1] * self._blur(photo, sigma)
+        base += tf.image.resize(shift, tf.shape(images)[1:3]) / 2.0
+        grey, dark, light = tf.split(tf.sigmoid(maps[..., count : count + 3]), 3, axis=-1)
+        if int(images.shape[-1]) == 3:
+            luminance = tf.reduce_sum(base * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
+            base += grey * (luminance - base)
+        base *= 1.0 - dark
+        base = 1.0 - (1.0 - base) * (1.0 - light)
+        return tf.clip_by_value(base, 0.0, 1.0) * 2.0 - 1.0
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "sigmas": list(self.sigmas)}
+
+
+def operator_head(images, features, coarse_features, name="to_image"):
+    """`ImageOperators` on `images`, driven by a generator's last `features` (full size,
+    reflection-padded by 3 for the maps' 7 x 7 kernel) and a smooth colour shift from its
+    `coarse_features` (any coarser size).
+
+    Starts as (nearly) the identity: the maps' kernel is zero, their biases give the unblurred
+    image a weight of 0.99 and each other operator 0.25%, and the shift starts at zero.
+    Layers: `operator_maps`, `colour_shift` and `name`.
+    """
+    operators = ImageOperators(name=name)
+    channels = int(images.shape[-1])
+    biases = [6.0] + [0.0] * len(operators.sigmas) + [-6.0, -6.0, -6.0]
+    maps = keras.layers.Conv2D(
+        operators.num_maps,
+        7,
+        kernel_initializer="zeros",
+        bias_initializer=keras.initializers.Constant(biases),
+        name="operator_maps",
+    )(features)
+    shift = keras.layers.Conv2D(
+        channels,
+        3,
+        padding="same",
+        activation="tanh",
+        kernel_initializer="zeros",
+        name="colour_shift",
+    )(coarse_features)
+    return operators([images, maps, shift])

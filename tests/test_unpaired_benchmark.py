@@ -33,6 +33,9 @@ def test_variants_build_residual_generators_and_a_slower_discriminator():
     np.testing.assert_allclose(float(d_rate(0)), 0.1 * float(g_rate(0)), rtol=1e-6)
     plain = unpaired.build_model(config, unpaired.parse_variant("d_learning_rate_scale=0.5"))
     assert plain.generator.get_config()["residual"] is False
+    assert plain.generator.get_config()["operators"] is False
+    editing = unpaired.build_model(config, unpaired.parse_variant("operators=1,blocks=1"))
+    assert editing.generator.get_config()["operators"] is True
     np.testing.assert_allclose(
         float(plain.discriminator_optimizer._learning_rate(0)),
         0.5 * float(plain.generator_optimizer._learning_rate(0)),
@@ -50,6 +53,8 @@ def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys):
     (tmp_path / "r.json").write_text("{}")
     assert unpaired.main(["--out", out]) == 2
     assert "--overwrite" in capsys.readouterr().err
+    assert unpaired.main(["--together", "--families", "cut", "--out", out]) == 2
+    assert "--together trains one multi-style model" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -142,3 +147,25 @@ def test_a_multi_style_model_previews_the_style_it_was_trained_for(tmp_path):
     row = sheet[3 * 34 : 3 * 34 + 3 * 32 : 3, : 3 * 32 : 3]
     expected = to_uint8(translate(model, crops[:1], style="pencil"))[0]
     np.testing.assert_array_equal(row, expected)
+
+
+@pytest.mark.slow
+def test_together_trains_one_multi_style_model_and_scores_each_style(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_STYLETRANSFER_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    arguments = ["--budget-minutes", "0.05", "--styles", "pencil,oil", "--families", "multistyle"]
+    arguments += ["--together", "--image-size", "32", "--filters", "4", "--batch-size", "2"]
+    arguments += ["--no-judge", "--variant", "operators=1", "--out", str(out)]
+    arguments += ["--previews", str(tmp_path / "previews")]
+    assert unpaired.main(arguments) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert set(runs) == {"multistyle_pencil", "multistyle_oil"}
+    pencil, oil = runs["multistyle_pencil"], runs["multistyle_oil"]
+    # One model, trained once on both styles: the same steps, scored per style.
+    assert pencil["trained_on"] == oil["trained_on"] == ["pencil", "oil"]
+    assert pencil["steps"] == oil["steps"] >= 1
+    assert pencil["metrics"]["crops"]["baseline_ssim"] != oil["metrics"]["crops"]["baseline_ssim"]
+    for style, entry in runs.items():
+        assert entry["variant"] == {"operators": 1}
+        assert Image.open(entry["preview"]).size[0] == 3 * (unpaired.PREVIEW_CROPS * 34 - 2)
+        assert entry["preview"].endswith(f"{style}_operators-1.png")

@@ -91,6 +91,12 @@ def add_command(commands):
         help="keep a moving average of the generator's weights with this momentum (e.g. "
         "0.999) and save it as the trained model; 0 (the default) keeps the last step's",
     )
+    parser.add_argument(
+        "--preset",
+        default="",
+        help="a model preset of the family instead of its default (see `presets`), e.g. "
+        "cut_operators (a CUT whose generator edits the photo; best measured on pencil and oil)",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -125,6 +131,7 @@ def run(args):
         filters=args.filters,
         offline_split=args.offline_split,
         generator_average=args.generator_average,
+        preset=args.preset,
         **({"learning_rate": args.learning_rate} if args.learning_rate else {}),
         **run_fields(args),
     )

@@ -340,13 +340,15 @@ class ResnetGenerator(GraphModel):
         filters: int. Width of the first layer; doubled per downsampling. Defaults to 64.
         channels: int. Image channels. Defaults to 3.
         num_downsamplings: int. Stride-2 stages; 0 keeps every layer at the image's full
-            resolution (no stride-2 stage to blur or shift an edge; instance norm still sees
-            the whole image). Defaults to 2.
+            resolution (instance norm still sees the whole image). Defaults to 2.
         upsampling: str. "transpose" (the paper's) or "resize" (checkerboard-free).
             Defaults to "transpose".
         residual: bool. Output `clip(input + correction, -1, 1)`, the head (`correction`)
             initialised to zero, instead of the head's own image; the output layer is still
             `to_image`. Defaults to False (the paper's).
+        operators: bool. Instead, edit the input with `layers.ImageOperators` (blurs,
+            greying, darkening, lightening, a smooth colour shift from the deepest features;
+            `layers.operator_head`), starting near the identity. Defaults to False.
         name: str. Defaults to "resnet_generator".
 
     References:
@@ -363,6 +365,7 @@ class ResnetGenerator(GraphModel):
         num_downsamplings=2,
         upsampling="transpose",
         residual=False,
+        operators=False,
         name="resnet_generator",
         **kwargs,
     ):
@@ -371,6 +374,7 @@ class ResnetGenerator(GraphModel):
             add_correction,
             check_upsampling,
             instance_norm,
+            operator_head,
             residual_block,
             upsample,
         )
@@ -380,8 +384,11 @@ class ResnetGenerator(GraphModel):
         channels = check_positive_int(channels, "channels")
         num_downsamplings = check_int(num_downsamplings, "num_downsamplings", low=0)
         upsampling = check_upsampling(upsampling)
-        if not isinstance(residual, bool):
-            raise ValueError(f"`residual` must be True or False; received {residual!r}.")
+        for flag, value in (("residual", residual), ("operators", operators)):
+            if not isinstance(value, bool):
+                raise ValueError(f"`{flag}` must be True or False; received {value!r}.")
+        if residual and operators:
+            raise ValueError("choose one head: `residual=True` or `operators=True`, not both.")
         size_multiple = 2**num_downsamplings
         images, x = _image_input(channels, size_multiple)
         checked = x
@@ -397,12 +404,15 @@ class ResnetGenerator(GraphModel):
             x = layers.ReLU(name=f"down{index}_relu")(instance_norm(f"down{index}_norm")(x))
         for index in range(1, num_residual_blocks + 1):
             x = residual_block(x, width, name=f"res{index}")
+        coarse = x
         for index in range(1, num_downsamplings + 1):
             width //= 2
             x = upsample(x, width, 3, f"up{index}", upsampling, use_bias=False)
             x = layers.ReLU(name=f"up{index}_relu")(instance_norm(f"up{index}_norm")(x))
         x = ReflectionPadding2D(3, name="head_pad")(x)
-        if residual:
+        if operators:
+            outputs = operator_head(checked, x, coarse)
+        elif residual:
             correction = layers.Conv2D(
                 channels, 7, activation="tanh", kernel_initializer="zeros", name="correction"
             )(x)
@@ -418,6 +428,7 @@ class ResnetGenerator(GraphModel):
             num_downsamplings=num_downsamplings,
             upsampling=upsampling,
             residual=residual,
+            operators=operators,
         )
 
 
@@ -533,10 +544,8 @@ class StyleGenerator(StyleSlots, GraphModel):
 
         output = image + strength * (y - image)      (layer "to_image")
 
-    a blend rather than `clip(image + 2 * strength * r)`: strength 0 returns the input *exactly*
-    (0 * finite = 0), strength 1 is exactly y, the output is a continuous, smooth function of
-    strength and of the style weights (no clip kinks), and it stays in [-1, 1] for strengths in
-    [0, 1]. Strengths outside [0, 1] extrapolate and may leave [-1, 1].
+    a blend: strength 0 returns the input *exactly*, strength 1 is exactly y, the output is a
+    smooth function of strength and style weights, in [-1, 1] for strengths in [0, 1].
 
     Args:
         num_styles: int. Style slots (the MultiStyleGAN uses its styles plus the content domain).
@@ -546,6 +555,8 @@ class StyleGenerator(StyleSlots, GraphModel):
         channels: int. Image channels. Defaults to 3.
         upsampling: str. "transpose" or "resize" (see `ResnetGenerator`). Defaults to
             "transpose".
+        operators: bool. y edits the image with `layers.ImageOperators` (as
+            `ResnetGenerator(operators=True)`) instead of the tanh head. Defaults to False.
         name: str. Defaults to "style_generator".
 
     Example:
@@ -567,6 +578,7 @@ class StyleGenerator(StyleSlots, GraphModel):
         num_downsamplings=2,
         channels=3,
         upsampling="transpose",
+        operators=False,
         name="style_generator",
         **kwargs,
     ):
@@ -574,6 +586,7 @@ class StyleGenerator(StyleSlots, GraphModel):
             ReflectionPadding2D,
             StyleConditionedNormalization,
             check_upsampling,
+            operator_head,
             residual_block,
             upsample,
         )
@@ -584,6 +597,8 @@ class StyleGenerator(StyleSlots, GraphModel):
         num_downsamplings = check_positive_int(num_downsamplings, "num_downsamplings")
         channels = check_positive_int(channels, "channels")
         upsampling = check_upsampling(upsampling)
+        if not isinstance(operators, bool):
+            raise ValueError(f"`operators` must be True or False; received {operators!r}.")
         size_multiple = 2**num_downsamplings
         image_input, images = _image_input(channels, size_multiple)
         style = keras.Input(shape=(num_styles,), name="style")
@@ -607,12 +622,16 @@ class StyleGenerator(StyleSlots, GraphModel):
             x = residual_block(
                 x, width, name=f"res{index}", condition=condition, num_styles=num_styles
             )
+        coarse = x
         for index in range(1, num_downsamplings + 1):
             width //= 2
             x = upsample(x, width, 3, f"up{index}", upsampling, use_bias=False)
             x = layers.ReLU(name=f"up{index}_relu")(norm(x, f"up{index}"))
         x = ReflectionPadding2D(3, name="head_pad")(x)
-        styled = layers.Conv2D(channels, 7, activation="tanh", name="styled")(x)
+        if operators:
+            styled = operator_head(images, x, coarse, name="styled")
+        else:
+            styled = layers.Conv2D(channels, 7, activation="tanh", name="styled")(x)
         outputs = blend_by_strength(images, styled, strength)
         # A list (not a dict, which Keras flattens in sorted-key order) keeps the documented
         # order for list calls; dict calls are matched to the inputs by name.
@@ -627,4 +646,5 @@ class StyleGenerator(StyleSlots, GraphModel):
             num_downsamplings=num_downsamplings,
             channels=channels,
             upsampling=upsampling,
+            operators=operators,
         )

@@ -5,7 +5,8 @@
   (`doc000_mlp`, ...) still work for one release, with a `DeprecationWarning`.
 - `TRANSLATION_PRESETS` / `get_translation_preset(name_or_family)`: image-to-image wrappers
   (`pix2pix_unet`, `cyclegan_resnet3` (the CycleGAN default), `cyclegan_resnet6`, `cut`,
-  `fastcut`, `multistyle`, `multistyle_paired`), built uncompiled for a size and width.
+  `cut_operators`, `fastcut`, `multistyle`, `multistyle_paired`), built uncompiled for a size
+  and width.
 - `TRANSLATION_GENERATOR_PRESETS` / `build_translation_generator(name)`: the field's standard
   image-to-image generators by name.
 
@@ -263,17 +264,19 @@ def _cyclegan_resnet3(image_size, filters, styles, seed):
     return _cyclegan(image_size, filters, seed, blocks=3, identity_weight=10.0, pool_size=0)
 
 
-def _contrastive(image_size, filters, seed, fast):
+def _contrastive(image_size, filters, seed, fast, operators=False):
     from keras_styletransfer.models.cut import CUT
     from keras_styletransfer.models.discriminators import PatchGANDiscriminator
     from keras_styletransfer.models.generators import ResnetGenerator
 
     # The reference's settings: CUT = lambda_NCE 1 with the identity NCE; FastCUT = lambda_NCE
-    # 10, no identity term, flip equivariance. Resize upsampling: no checkerboard.
+    # 10, no identity term, flip equivariance. Resize upsampling: no checkerboard. With
+    # `operators`, NCE weight 0.25: the best residual CUT's, measured (benchmarks/README.md).
+    generator = ResnetGenerator(6, filters, upsampling="resize", operators=operators, name="g")
     return CUT(
-        ResnetGenerator(num_residual_blocks=6, filters=filters, upsampling="resize", name="g"),
+        generator,
         PatchGANDiscriminator(num_layers=2, filters=filters, name="d"),
-        nce_weight=10.0 if fast else 1.0,
+        nce_weight=10.0 if fast else 0.25 if operators else 1.0,
         nce_identity=not fast,
         flip_equivariance=fast,
         seed=seed,
@@ -282,6 +285,10 @@ def _contrastive(image_size, filters, seed, fast):
 
 def _cut(image_size, filters, styles, seed):
     return _contrastive(image_size, filters, seed, fast=False)
+
+
+def _cut_operators(image_size, filters, styles, seed):
+    return _contrastive(image_size, filters, seed, fast=False, operators=True)
 
 
 def _fastcut(image_size, filters, styles, seed):
@@ -449,6 +456,14 @@ TRANSLATION_PRESETS = {
             description="CUT (Park et al.): one 6-block ResNet generator (resize upsampling), "
             "a 2-layer PatchGAN, PatchNCE on the generator's encoder with identity NCE",
             builder=_cut,
+        ),
+        TranslationPreset(
+            name="cut_operators",
+            family="cut",
+            description="CUT whose generator edits the photo (blurs, greying, darkening, "
+            "lightening, a coarse colour shift; `ResnetGenerator(operators=True)`), NCE weight "
+            "0.25; measured best of the CUTs on pencil and oil (with --generator-average 0.999)",
+            builder=_cut_operators,
         ),
         TranslationPreset(
             name="fastcut",

@@ -197,6 +197,16 @@ def validate_translation_config(config):
             f"generator average must be a momentum in [0, 1), e.g. 0.999 (0 turns it off); got "
             f"{average!r}."
         )
+    if config.preset:
+        from keras_styletransfer.models.presets import TRANSLATION_PRESETS, get_translation_preset
+
+        family = get_translation_preset(config.preset).family  # unknown names: InputError
+        if family != config.family:
+            names = sorted(n for n, p in TRANSLATION_PRESETS.items() if p.family == config.family)
+            raise InputError(
+                f"preset {config.preset!r} builds a {family} model, not {config.family}; "
+                f"--family {config.family} takes: {', '.join(names)}."
+            )
     check_run_sizes(config, (config.image_size, config.image_size))
     return config
 

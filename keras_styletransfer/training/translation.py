@@ -291,11 +291,10 @@ def build_folder_dataset(config):
 
 
 def build_model(config):
-    """A compiled model of the config's family from its translation preset, sized by
-    `filters`, its weights drawn from `config.seed`."""
-    preset = get_translation_preset(
-        "restoration_unet" if config.data == RESTORATION_DATA else config.family
-    )
+    """A compiled model of the config's family from its translation preset (`config.preset`,
+    or the family's default), sized by `filters`, its weights drawn from `config.seed`."""
+    name = "restoration_unet" if config.data == RESTORATION_DATA else config.family
+    preset = get_translation_preset(config.preset or name)
     model = preset.build(config.image_size, config.filters, tuple(config.styles), config.seed)
     return compile_translation(model, config)
 

@@ -168,6 +168,18 @@ CLI_ROWS = [
     ),
     ("train-style-unknown-style", lambda c: ["train-style", "--styles", "nope"], "style", False),
     (
+        "train-style-preset-of-another-family",
+        lambda c: ["train-style", "--family", "cut", "--preset", "cyclegan_resnet6"],
+        "--family cut takes: cut, cut_operators",
+        False,
+    ),
+    (
+        "train-style-unknown-preset",
+        lambda c: ["train-style", "--family", "cut", "--preset", "cut_ops"],
+        "unknown translation preset 'cut_ops'",
+        False,
+    ),
+    (
         "train-style-size-33",
         lambda c: ["train-style", "--image-size", "33"],
         "multiple of 32",

@@ -92,6 +92,10 @@ def test_presets_are_listed(capsys):
     assert {"mlp_gan", "dcgan64", "mnist_dcgan", "mnist_faithful"} <= {
         line.split()[0] for line in out.splitlines()
     }
+    # The image-to-image presets too, with their family, the family's default marked.
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert lines["cut_operators"].split()[1] == "[cut]"
+    assert lines["cyclegan_resnet3*"].split()[1] == "[cyclegan]"
 
 
 def test_train_writes_grids_logs_checkpoints_and_a_model_to_sample_from(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """CUT / FastCUT: the PatchNCE loss, the training step, the contract, saving, runs and resume."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -296,6 +297,26 @@ def test_a_cut_run_trains_scores_explains_and_exports(tmp_path, cache):
     np.testing.assert_allclose(
         served_output.numpy(), result.model.generator(photo).numpy(), atol=1e-5
     )
+
+
+def test_a_run_picks_another_preset_of_its_family_and_others_are_refused():
+    from keras_styletransfer.config import TranslationConfig
+    from keras_styletransfer.errors import InputError
+    from keras_styletransfer.training import translation
+    from keras_styletransfer.training.checks import validate_translation_config
+
+    config = TranslationConfig(
+        "cut", styles=("pencil",), image_size=32, filters=4, preset="cut_operators"
+    )
+    validate_translation_config(config)
+    model = translation.build_model(config)
+    assert model.generator.get_config()["operators"] is True and model.nce_weight == 0.25
+    default = translation.build_model(dataclasses.replace(config, preset=""))
+    assert default.generator.get_config()["operators"] is False and default.nce_weight == 1.0
+    with pytest.raises(InputError, match="builds a cyclegan model, not cut; --family cut takes"):
+        validate_translation_config(dataclasses.replace(config, preset="cyclegan_resnet6"))
+    with pytest.raises(InputError, match="unknown translation preset 'cut_ops'"):
+        validate_translation_config(dataclasses.replace(config, preset="cut_ops"))
 
 
 @pytest.mark.slow

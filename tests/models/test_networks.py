@@ -169,6 +169,60 @@ def test_a_resnet_generator_without_down_sampling_works_at_full_resolution_at_an
         ResnetGenerator(num_residual_blocks=1, filters=4, num_downsamplings=-1)
 
 
+def test_an_operator_resnet_generator_edits_the_photo_with_blurs_lines_and_paper(tmp_path):
+    import cv2
+
+    from keras_styletransfer.layers import ImageOperators
+
+    generator = ResnetGenerator(num_residual_blocks=1, filters=4, operators=True)
+    rng = np.random.default_rng(0)
+    photo = cv2.GaussianBlur(rng.uniform(0, 1, (20, 24, 3)).astype("float32"), (0, 0), 2)
+    batch = (photo * 2 - 1)[None]
+    # Untrained: nearly the photo (weight 0.99 on it, 0.25% on each other operator).
+    start = generator(batch).numpy()
+    assert np.abs(start - batch).mean() < 0.01
+    assert np.abs(start - batch).mean() > 0  # the operators are live, not bypassed
+    layer = generator.get_layer("to_image")
+    assert isinstance(layer, ImageOperators) and layer.sigmas == (1.0, 2.0, 4.0)
+
+    def run(logits, shift=0.0):  # one operator switched fully on through its logit
+        maps = np.full((1, 20, 24, layer.num_maps), -30.0, "float32")
+        for channel, value in logits.items():
+            maps[..., channel] = value
+        shifts = np.full((1, 20, 24, 3), shift, "float32")
+        return (layer([batch, maps, shifts]).numpy()[0] + 1) / 2
+
+    np.testing.assert_allclose(run({0: 30.0}), photo, atol=1e-5)
+    # The second weight picks the sigma-1 blur: the Gaussian, mirrored at the borders.
+    blurred = cv2.GaussianBlur(photo, (7, 7), 1.0, borderType=cv2.BORDER_REFLECT)
+    np.testing.assert_allclose(run({1: 30.0}), blurred, atol=1e-4)
+    luminance = photo @ np.array([0.299, 0.587, 0.114], "float32")
+    np.testing.assert_allclose(run({0: 30.0, 4: 30.0}), np.repeat(luminance[..., None], 3, -1))
+    np.testing.assert_allclose(run({0: 30.0, 5: 0.0}), photo / 2, atol=1e-5)  # half darker
+    np.testing.assert_allclose(run({0: 30.0, 6: 30.0}), np.ones_like(photo), atol=1e-5)
+    np.testing.assert_allclose(run({0: 30.0}, shift=0.2), np.minimum(photo + 0.1, 1), atol=1e-5)
+    # Any size the strides allow, traced once for unknown sizes (as `Stylizer` serves it);
+    # the .keras file keeps the operators.
+    spec = tf.TensorSpec([None, None, None, 3])
+    traced = tf.function(lambda x: generator(x), input_signature=[spec])
+    assert traced(images(12, 28)).shape == (1, 12, 28, 3)
+    restored = keras_round_trip(generator, tmp_path)
+    np.testing.assert_allclose(restored(batch).numpy(), start, atol=1e-6)
+    assert ResnetGenerator.from_config(generator.get_config()).get_config()["operators"] is True
+    with pytest.raises(ValueError, match="choose one head"):
+        ResnetGenerator(num_residual_blocks=1, filters=4, residual=True, operators=True)
+    # The multi-style generator's styled image can be the same operators, blended by strength.
+    styled = StyleGenerator(num_styles=2, filters=4, num_residual_blocks=1, operators=True)
+    assert isinstance(styled.get_layer("styled"), ImageOperators)
+    inputs = {"image": batch, "style": np.array([[1.0, 0.0]], "float32")}
+    at = {strength: np.array([[strength]], "float32") for strength in (0.0, 1.0)}
+    np.testing.assert_array_equal(styled({**inputs, "strength": at[0.0]}).numpy(), batch)
+    assert np.abs(styled({**inputs, "strength": at[1.0]}).numpy() - batch).mean() < 0.01
+    assert StyleGenerator.from_config(styled.get_config()).get_config()["operators"] is True
+    with pytest.raises(ValueError, match="`sigmas` must be positive"):
+        ImageOperators(sigmas=(0.0,))
+
+
 # --- normalisation layers -------------------------------------------------------------------------
 
 
