@@ -266,6 +266,7 @@ COVERED_INSIDE = {
     "WeightedAverage": "MixtureGenerator",
     "ChooseMostReal": "MixtureGenerator (mode='choose')",
     "ConstantRows": "StyleBlendGenerator",
+    "ImageOperators": "ResnetGenerator(operators=True), tests/models/test_networks.py",
     "LinearDecayAfter": "tests/training/test_translation_training.py (CycleGAN's schedule)",
 }
 

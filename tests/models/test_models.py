@@ -227,6 +227,7 @@ def test_translation_presets_build_todays_architectures_uncompiled():
         "multistyle",
         "multistyle_paired",
         "cut",
+        "cut_operators",  # not a default: `TranslationConfig.preset` (tests/models/test_cut.py)
         "fastcut",
         "restoration_unet",
     }
