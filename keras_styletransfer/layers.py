@@ -8,31 +8,15 @@ any size their strides allow.
 from __future__ import annotations
 
 import contextlib
-import threading
 
 import keras
 import tensorflow as tf
 
+from keras_styletransfer.kernels import Conv2DTranspose, portable_active
 from keras_styletransfer.replicas import gather_over_replicas, replica_position
 from keras_styletransfer.validation import check_int
 
 _PACKAGE = "keras_styletransfer"
-
-
-_PORTABLE = threading.local()
-
-
-@contextlib.contextmanager
-def portable_ops():
-    """Within this context, layers that pick a fast TensorFlow-only kernel trace the portable
-    formula instead (exporters whose op set lacks those kernels, such as TFLite's built-ins).
-    Affects functions traced inside it, in this thread."""
-    previous = getattr(_PORTABLE, "active", False)
-    _PORTABLE.active = True
-    try:
-        yield
-    finally:
-        _PORTABLE.active = previous
 
 
 def instance_norm(name=None):
@@ -69,7 +53,7 @@ class GroupNormalization(keras.layers.GroupNormalization):
 
     def call(self, inputs, training=None):
         del training  # instance norm: the same computation in training and inference
-        portable = getattr(_PORTABLE, "active", False)
+        portable = portable_active()
         if portable or self.groups != inputs.shape[-1] or self.axis not in (-1, 3):
             return super().call(inputs)
         shape = tf.shape(inputs)
@@ -458,7 +442,7 @@ def upsample(x, filters, kernel_size, name, upsampling="transpose", **conv_kwarg
         The (batch, 2 * height, 2 * width, filters) tensor.
     """
     if check_upsampling(upsampling) == "transpose":
-        return keras.layers.Conv2DTranspose(
+        return Conv2DTranspose(
             filters, kernel_size, strides=2, padding="same", name=name, **conv_kwargs
         )(x)
     x = keras.layers.UpSampling2D(2, interpolation=RESIZE_INTERPOLATION, name=f"{name}_resize")(x)

@@ -17,7 +17,7 @@ LAYERS = [
     ["errors", "lazy"],
     ["validation", "seeding", "files"],
     ["images", "replicas", "config"],
-    ["layers", "losses", "augment", "optimizers"],
+    ["kernels", "layers", "losses", "augment", "optimizers"],
     ["models"],
     ["data"],
     ["metrics", "evaluation", "serving", "distribute"],

@@ -154,7 +154,7 @@ def convert_to_tflite(generator, quantize=DEFAULT_QUANTIZATION, size=DEFAULT_SIZ
     import keras
     import tensorflow as tf
 
-    from keras_styletransfer.layers import portable_ops
+    from keras_styletransfer.kernels import portable_ops
 
     check_quantization(quantize)
     kind = generator_kind(generator)

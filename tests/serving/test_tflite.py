@@ -12,7 +12,7 @@ import pytest
 
 from keras_styletransfer.cli.main import main
 from keras_styletransfer.errors import InputError
-from keras_styletransfer.layers import portable_ops
+from keras_styletransfer.kernels import portable_ops
 from keras_styletransfer.serving.tflite import (
     MAX_DIFFERENCE,
     check_size,
