@@ -259,6 +259,7 @@ WRAPPER_CLASSES = {
 COVERED_INSIDE = {
     "ReflectionPadding2D": "ResnetGenerator",
     "GroupNormalization": "ResnetGenerator (its instance norms)",
+    "Conv2DTranspose": "UNetGenerator, ResnetGenerator (upsampling), tests/models/test_kernels.py",
     "ImageSizeCheck": "UNetGenerator",
     "StyleConditionedNormalization": "StyleGenerator",
     "StyleAffine": "StyleUNetGenerator",

@@ -224,8 +224,11 @@ def test_cyclegan_without_a_pool_judges_the_fakes_once_with_the_two_phase_step_s
         logs = [model.train_on_batch(a, b, return_dict=True) for model in (shared, separate)]
         for key in ("g_loss", "d_loss", "d_a_loss", "d_b_real_accuracy"):
             np.testing.assert_allclose(logs[0][key], logs[1][key], rtol=1e-5, atol=1e-6)
+    # Adam divides each gradient by its own running size, so a weight whose gradients are all
+    # near zero takes rounding-sized differences up to a share of a step (lr 2e-4 here):
+    # 1.5e-6 apart was seen on an Intel Xeon. Judging other fakes would move weights by ~lr.
     for mine, theirs in zip(shared.get_weights(), separate.get_weights(), strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
     d_calls = {}
     for model, key in ((shared, "shared"), (separate, "separate")):
         graph = tf.function(model.train_step).get_concrete_function((batch(1), batch(2))).graph
