@@ -532,42 +532,24 @@ class StyleAffine(keras.layers.Layer):
         return {**super().get_config(), "num_styles": self.num_styles}
 
 
-def _sobel_magnitude(images):
-    """sum_c |(sobel_x(c), sobel_y(c))|: each channel's 3x3 Sobel gradient magnitude, summed,
-    (batch, height, width, 1); the borders mirrored without repeating the edge pixel (OpenCV's
-    default). `cv2.stylization` multiplies its smoothed image by 1 minus this."""
-    channels = int(images.shape[-1])
-    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], "REFLECT")
-    kernel_x = tf.constant([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-    kernels = tf.stack([kernel_x, tf.transpose(kernel_x)], axis=-1)[:, :, None, :]
-    gradients = tf.nn.depthwise_conv2d(
-        padded, tf.tile(kernels, [1, 1, channels, 1]), [1] * 4, "VALID"
-    )
-    squares = tf.reshape(tf.square(gradients), tf.concat([tf.shape(images), [2]], axis=0))
-    return tf.reduce_sum(tf.sqrt(tf.reduce_sum(squares, axis=-1) + 1e-12), axis=-1, keepdims=True)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ImageOperators(keras.layers.Layer):
     """Edits an image with a few per-pixel operators instead of painting new pixels.
 
     Called on `[images, maps, shift]`: `images` (batch, height, width, channels) in [-1, 1];
-    `maps` of the same height and width with `len(sigmas) + 5` channels of logits; `shift`
+    `maps` of the same height and width with `len(sigmas) + 4` channels of logits; `shift`
     (`channels`, any coarser size, resized bilinearly to the image's) a colour shift in
-    [-1, 1]. In [0, 1] units, with `w` the softmax of the first `len(sigmas) + 1` maps, `a`,
-    `d`, `l` the sigmoids of the next three and `k` the softplus of the last:
+    [-1, 1]. In [0, 1] units, with `w` the softmax of the first `len(sigmas) + 1` maps and `a`,
+    `d`, `l` the sigmoids of the next three:
 
         base = w_0 * image + sum_k w_k * gaussian_blur(image, sigmas[k]) + shift / 2
-        base = base * (1 - min(k * |sobel(base)|, 1))    # ink the base's own edges
         base = base + a * (luminance(base) - base)       # desaturate
         base = base * (1 - d)                            # darken (lines)
         out  = 1 - (1 - base) * (1 - l)                  # lighten (paper)
 
     clipped to [0, 1] and mapped back to [-1, 1]. Each output pixel is the photo where it
-    stood, smoothed, outlined, greyed, darkened or lightened, plus the coarse shift (`|sobel|`:
-    the channels' 3x3 Sobel gradient magnitudes, summed; with `k` = 1 on an edge-preserving
-    smoothing this is `cv2.stylization`): the maps may mark any pixel, but no hue appears that
-    the photo and the coarse shift do not hold.
+    stood, smoothed, greyed, darkened or lightened, plus the coarse shift: the maps may mark
+    any pixel, but no hue appears that the photo and the coarse shift do not hold.
 
     Args:
         sigmas: tuple of float. Standard deviations in pixels of the blurs offered.
@@ -579,7 +561,7 @@ class ImageOperators(keras.layers.Layer):
         self.sigmas = tuple(float(s) for s in sigmas)
         if not self.sigmas or min(self.sigmas) <= 0:
             raise ValueError(f"`sigmas` must be positive numbers; received {sigmas!r}.")
-        self.num_maps = len(self.sigmas) + 5
+        self.num_maps = len(self.sigmas) + 4
 
     def _blur(self, images, sigma):
         radius = max(1, round(3 * sigma))
@@ -602,8 +584,6 @@ class ImageOperators(keras.layers.Layer):
         for index, sigma in enumerate(self.sigmas, start=1):
             base += weights[..., index : index + 1] * self._blur(photo, sigma)
         base += tf.image.resize(shift, tf.shape(images)[1:3]) / 2.0
-        ink = tf.nn.softplus(maps[..., count + 3 : count + 4]) * _sobel_magnitude(base)
-        base *= 1.0 - tf.minimum(ink, 1.0)
         grey, dark, light = tf.split(tf.sigmoid(maps[..., count : count + 3]), 3, axis=-1)
         if int(images.shape[-1]) == 3:
             luminance = tf.reduce_sum(base * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
@@ -630,7 +610,7 @@ def operator_head(images, features, coarse_features, name="to_image"):
     """
     operators = ImageOperators(name=name)
     channels = int(images.shape[-1])
-    biases = [6.0] + [0.0] * len(operators.sigmas) + [-6.0, -6.0, -6.0, -6.0]
+    biases = [6.0] + [0.0] * len(operators.sigmas) + [-6.0, -6.0, -6.0]
     maps = keras.layers.Conv2D(
         operators.num_maps,
         7,

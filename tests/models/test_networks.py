@@ -201,16 +201,6 @@ def test_an_operator_resnet_generator_edits_the_photo_with_blurs_lines_and_paper
     np.testing.assert_allclose(run({0: 30.0, 4: 30.0}), greyed, atol=1e-6)
     np.testing.assert_allclose(run({0: 30.0, 5: 0.0}), photo / 2, atol=1e-5)  # half darker
     np.testing.assert_allclose(run({0: 30.0, 6: 30.0}), np.ones_like(photo), atol=1e-5)
-    # Outlines: the photo darkened by k x its own Sobel gradient magnitude (OpenCV's borders).
-    magnitude = sum(
-        np.hypot(
-            cv2.Sobel(photo[..., c], cv2.CV_32F, 1, 0), cv2.Sobel(photo[..., c], cv2.CV_32F, 0, 1)
-        )
-        for c in range(3)
-    )
-    inked = photo * (1 - np.minimum(4 * magnitude, 1))[..., None]
-    assert np.abs(inked - photo).mean() > 0.05 and (4 * magnitude > 1).any()  # clipped too
-    np.testing.assert_allclose(run({0: 30.0, 7: np.log(np.expm1(4.0))}), inked, atol=1e-5)
     np.testing.assert_allclose(run({0: 30.0}, shift=0.2), np.minimum(photo + 0.1, 1), atol=1e-5)
     # Any size the strides allow, traced once for unknown sizes (as `Stylizer` serves it);
     # the .keras file keeps the operators.
@@ -439,9 +429,7 @@ def test_style_generator_blends_styles_and_takes_dicts_or_lists(tmp_path):
     as_list = generator([inputs["image"], inputs["style"], inputs["strength"]]).numpy()
     np.testing.assert_array_equal(as_list, as_dict)
     predicted = generator.predict([inputs["image"], inputs["style"], inputs["strength"]], verbose=0)
-    # predict traces a graph for an unknown batch, which TensorFlow fuses and orders otherwise
-    # than the eager call: float32 rounding (1e-6 was exceeded by 1.1e-6 on an Intel Xeon).
-    np.testing.assert_allclose(predicted, as_dict, atol=1e-5)
+    np.testing.assert_allclose(predicted, as_dict, atol=1e-6)
 
     restored = keras_round_trip(generator, tmp_path)
     assert restored.style_count == 3
