@@ -429,7 +429,9 @@ def test_style_generator_blends_styles_and_takes_dicts_or_lists(tmp_path):
     as_list = generator([inputs["image"], inputs["style"], inputs["strength"]]).numpy()
     np.testing.assert_array_equal(as_list, as_dict)
     predicted = generator.predict([inputs["image"], inputs["style"], inputs["strength"]], verbose=0)
-    np.testing.assert_allclose(predicted, as_dict, atol=1e-6)
+    # predict traces a graph for an unknown batch, which TensorFlow fuses and orders otherwise
+    # than the eager call: float32 rounding (1e-6 was exceeded by 1.1e-6 on an Intel Xeon).
+    np.testing.assert_allclose(predicted, as_dict, atol=1e-5)
 
     restored = keras_round_trip(generator, tmp_path)
     assert restored.style_count == 3
