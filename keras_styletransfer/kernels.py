@@ -107,8 +107,9 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     kernel on a CPU, forward and backward. Where the size is known only at run time the choice
     is a `tf.cond`.
 
-    The class keeps Keras's name: weights are stored under the same names, so models saved with
-    Keras's layer load into this one and the other way round.
+    The class keeps Keras's name, so weights are stored under the same names: weights saved from
+    a model built with Keras's layer load into the same model built with this one, and the other
+    way round (tested). A `.keras` file records which of the two classes it was built with.
     """
 
     def _by_matmul(self):
