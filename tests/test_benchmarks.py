@@ -138,3 +138,24 @@ def test_the_pytorch_reference_steps_update_their_networks(step_class):
     pairs = zip(network.parameters(), before, strict=True)
     changed = [not bool((p.detach() == b).all()) for p, b in pairs]
     assert sum(changed) >= len(changed) // 2
+
+
+def test_gpu_peers_never_overwrites_a_result_and_says_when_there_is_no_gpu(tmp_path, capsys):
+    from benchmarks import gpu_peers
+
+    kept = tmp_path / "earlier.json"
+    kept.write_text("an earlier run")
+    with pytest.raises(SystemExit):
+        gpu_peers.main(["--out", str(kept)])
+    assert "exists" in capsys.readouterr().err
+    assert kept.read_text() == "an earlier run"
+    status = gpu_peers.tensorflow_status()
+    assert status["imports"] and status["version"].startswith("2.")
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: the no-GPU message cannot be checked here")
+    fresh = tmp_path / "fresh.json"
+    with pytest.raises(SystemExit):
+        gpu_peers.main(["--out", str(fresh)])
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not fresh.exists()

@@ -7,6 +7,7 @@ both discriminators, and the update order G then D; pix2pix's U-Net 256 with bat
 dropout, the conditional PatchGAN with batch norm, vanilla GAN + 100 L1, D then G.
 
 `torch` is optional (`pip install -e '.[bench]'`); `available()` says whether it is installed.
+The training steps take `device` ("cpu" by default; "cuda" for `benchmarks/gpu_peers.py`).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class ImagePool:
 class CycleGANStep:
     """`step()` runs one CycleGAN iteration (G_A and G_B, then D_A and D_B) on fixed inputs."""
 
-    def __init__(self, size, filters=64, blocks=9, batch_size=1, threads=None):
+    def __init__(self, size, filters=64, blocks=9, batch_size=1, threads=None, device="cpu"):
         torch, nn = _modules()
         if threads:
             torch.set_num_threads(threads)
@@ -156,6 +157,8 @@ class CycleGANStep:
         self.torch = torch
         self.g_a, self.g_b = resnet_generator(filters, blocks), resnet_generator(filters, blocks)
         self.d_a, self.d_b = patch_discriminator(3, filters), patch_discriminator(3, filters)
+        for network in (self.g_a, self.g_b, self.d_a, self.d_b):
+            network.to(device)
         self.opt_g = torch.optim.Adam(
             [*self.g_a.parameters(), *self.g_b.parameters()], 2e-4, betas=(0.5, 0.999)
         )
@@ -164,8 +167,8 @@ class CycleGANStep:
         )
         self.pool_a, self.pool_b = ImagePool(), ImagePool()
         self.mse, self.l1 = nn.MSELoss(), nn.L1Loss()
-        self.real_a = torch.rand(batch_size, 3, size, size) * 2 - 1
-        self.real_b = torch.rand(batch_size, 3, size, size) * 2 - 1
+        self.real_a = (torch.rand(batch_size, 3, size, size) * 2 - 1).to(device)
+        self.real_b = (torch.rand(batch_size, 3, size, size) * 2 - 1).to(device)
 
     def _gan(self, prediction, real):
         target = self.torch.ones_like(prediction) if real else self.torch.zeros_like(prediction)
@@ -210,19 +213,19 @@ class CycleGANStep:
 class Pix2PixStep:
     """`step()` runs one pix2pix iteration (D, then G) on fixed inputs."""
 
-    def __init__(self, size, filters=64, downsamplings=8, batch_size=1, threads=None):
+    def __init__(self, size, filters=64, downsamplings=8, batch_size=1, threads=None, device="cpu"):
         torch, nn = _modules()
         if threads:
             torch.set_num_threads(threads)
         torch.manual_seed(0)
         self.torch = torch
-        self.g = unet_generator(downsamplings, filters)
-        self.d = patch_discriminator(6, filters, batch_norm=True)
+        self.g = unet_generator(downsamplings, filters).to(device)
+        self.d = patch_discriminator(6, filters, batch_norm=True).to(device)
         self.opt_g = torch.optim.Adam(self.g.parameters(), 2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.d.parameters(), 2e-4, betas=(0.5, 0.999))
         self.bce, self.l1 = nn.BCEWithLogitsLoss(), nn.L1Loss()
-        self.real_a = torch.rand(batch_size, 3, size, size) * 2 - 1
-        self.real_b = torch.rand(batch_size, 3, size, size) * 2 - 1
+        self.real_a = (torch.rand(batch_size, 3, size, size) * 2 - 1).to(device)
+        self.real_b = (torch.rand(batch_size, 3, size, size) * 2 - 1).to(device)
 
     def step(self):
         torch = self.torch
