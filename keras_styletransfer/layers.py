@@ -56,25 +56,33 @@ class GroupNormalization(keras.layers.GroupNormalization):
         portable = portable_active()
         if portable or self.groups != inputs.shape[-1] or self.axis not in (-1, 3):
             return super().call(inputs)
-        shape = tf.shape(inputs)
-        batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
-        dtype = inputs.dtype
-        side_by_side = tf.reshape(
-            tf.transpose(inputs, [1, 2, 0, 3]), [1, height, width, batch * channels]
+        # Sizes known when tracing stay Python ints: fewer shape ops to trace and optimise.
+        known = inputs.shape
+        shape = tf.shape(inputs) if None in known else known
+        batch, height, width, channels = (known[i] or shape[i] for i in range(4))
+        one_image = known[0] == 1  # already side by side: no transposes, no tiling
+        side_by_side = (
+            inputs
+            if one_image
+            else tf.reshape(
+                tf.transpose(inputs, [1, 2, 0, 3]), [1, height, width, batch * channels]
+            )
         )
-        if dtype not in (tf.float16, tf.bfloat16, tf.float32):
+        if inputs.dtype not in (tf.float16, tf.bfloat16, tf.float32):
             side_by_side = tf.cast(side_by_side, tf.float32)
         scale = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones([channels])
         offset = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels])
         normalised, _, _ = tf.compat.v1.nn.fused_batch_norm(
             side_by_side,
-            tf.tile(scale, [batch]),
-            tf.tile(offset, [batch]),
+            scale if one_image else tf.tile(scale, [batch]),
+            offset if one_image else tf.tile(offset, [batch]),
             epsilon=self.epsilon,
             is_training=True,
         )
         # Keras's layer returns its compute dtype (bfloat16 / float16 under mixed precision).
         normalised = tf.cast(normalised, self.compute_dtype)
+        if one_image:
+            return normalised
         normalised = tf.reshape(normalised, [height, width, batch, channels])
         return tf.transpose(normalised, [2, 0, 1, 3])
 

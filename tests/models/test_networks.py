@@ -267,6 +267,40 @@ def test_instance_norm_trains_through_the_fused_kernel_with_keras_group_norm_num
         np.testing.assert_array_equal(loaded, saved)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_instance_norm_gives_the_same_numbers_whether_sizes_are_known_or_not(batch):
+    # Sizes known at tracing time stay Python ints, and one image needs no laying side by side
+    # (no transposes, no tiling: half the ops of a CycleGAN step's graph); unknown sizes take
+    # the general path. Values and gradients must be the same on both, and Keras's own.
+    features = tf.constant(images(6, 5, batch=batch, channels=3) * 2.0 - 0.5)
+    ours = instance_norm("norm")
+    theirs = keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
+    ours.build(features.shape), theirs.build(features.shape)
+    rng = np.random.default_rng(batch)
+    theirs.set_weights([rng.normal(size=3).astype("float32") for _ in range(2)])
+    ours.set_weights(theirs.get_weights())
+
+    def output_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = ours(x, training=True)
+            loss = tf.reduce_sum(y * y * tf.range(1.0, 4.0))
+        return y, tape.gradient(loss, x)
+
+    known = tf.function(output_and_gradient).get_concrete_function(features)
+    unknown = tf.function(output_and_gradient).get_concrete_function(
+        tf.TensorSpec([None, None, None, 3], tf.float32)
+    )
+    op_types = {op.type for op in known.graph.get_operations()}
+    assert ("Transpose" in op_types) == (batch > 1) and ("Shape" not in op_types)
+    assert "Transpose" in {op.type for op in unknown.graph.get_operations()}
+    for a, b in zip(known(features), unknown(features), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        known(features)[0].numpy(), theirs(features).numpy(), rtol=1e-4, atol=1e-5
+    )
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_instance_norm_fused_path_under_mixed_precision(policy):
     # The fused kernel takes half-precision images with float32 scale and offset; the result
