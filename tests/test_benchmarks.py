@@ -159,3 +159,50 @@ def test_gpu_peers_never_overwrites_a_result_and_says_when_there_is_no_gpu(tmp_p
         gpu_peers.main(["--out", str(fresh)])
     assert "no CUDA device" in capsys.readouterr().err
     assert not fresh.exists()
+
+
+def _qt_resource_file(files):
+    """A Qt resource file (format 3) holding `files` ({name: (bytes, compress)}) in /img."""
+    import struct
+    import zlib
+
+    names, payload = b"", b""
+    name_offsets, data_offsets = {}, {}
+    for name in ["img", *files]:
+        name_offsets[name] = len(names)
+        encoded = name.encode("utf-16-be")
+        names += struct.pack(">HI", len(name), 0) + encoded
+    for name, (blob, compress) in files.items():
+        data_offsets[name] = len(payload)
+        stored = struct.pack(">I", len(blob)) + zlib.compress(blob) if compress else blob
+        payload += struct.pack(">I", len(stored)) + stored
+    entries = [struct.pack(">IHII", 0, 2, 1, 1) + bytes(8)]  # root: one child, entry 1
+    entries.append(struct.pack(">IHII", name_offsets["img"], 2, len(files), 2) + bytes(8))
+    for name, (_, compress) in files.items():
+        flags = 1 if compress else 0
+        entries.append(
+            struct.pack(">IHHHI", name_offsets[name], flags, 0, 0, data_offsets[name]) + bytes(8)
+        )
+    tree = b"".join(entries)
+    data_at = 24
+    names_at = data_at + len(payload)
+    tree_at = names_at + len(names)
+    header = struct.pack(">4sIIIII", b"qres", 3, tree_at, data_at, names_at, 0)
+    return header + payload + names + tree
+
+
+def test_real_folders_reads_qt_resource_files_and_never_writes_into_a_full_folder(tmp_path):
+    from benchmarks import real_folders
+
+    picture = bytes(range(256)) * 3
+    text = b"credits: " * 50
+    data = _qt_resource_file({"a.webp": (picture, False), "README": (text, True)})
+    assert real_folders.read_rcc(data) == {"/img/a.webp": picture, "/img/README": text}
+    with pytest.raises(ValueError, match="not a Qt resource"):
+        real_folders.read_rcc(b"PK\x03\x04" + bytes(20))
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "mine.jpg").write_bytes(b"keep")
+    with pytest.raises(SystemExit):
+        real_folders.main(["--deb", str(tmp_path / "none.deb"), "--out", str(full)])
+    assert sorted(p.name for p in full.iterdir()) == ["mine.jpg"]
