@@ -113,6 +113,7 @@ def machine():
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         },
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
+        "onednn_frozen_weights": os.environ.get("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "unset"),
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": bool(status) if status is not None else None,
     }

@@ -361,11 +361,27 @@ def main(argv=None):
         default=os.path.join(ROOT, "benchmarks", "results"),
         help="folder of the JSON result (one file per run)",
     )
+    parser.add_argument(
+        "--frozen-weights",
+        action="store_true",
+        help="the `stylize` command's setting (TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1, for the whole "
+        "process, every contender): inference workloads only (W2, W4, W6)",
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.workloads.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(WORKLOADS))
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {', '.join(WORKLOADS)}")
+    if args.frozen_weights:
+        training = sorted(set(chosen) - {"W2", "W4", "W6"})
+        if training:
+            parser.error(
+                f"--frozen-weights: TensorFlow would then ignore every weight update; "
+                f"{training} train or time training steps, so run W2, W4 and W6 alone"
+            )
+        if "tensorflow" in sys.modules:
+            parser.error("--frozen-weights must be chosen before TensorFlow is loaded")
+        os.environ["TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"] = "1"
     settings = json.loads(json.dumps(QUICK if args.quick else FULL))
     if args.rounds:
         settings["rounds"] = args.rounds

@@ -232,6 +232,16 @@ def test_stylize_writes_every_readable_image_at_its_size_and_a_contact_sheet(tmp
     assert sizes["a.png"] == (53, 37) and sizes["rgba.png"] == (30, 20)
     assert sizes["deep.png"] == (16, 16)
     assert "contact_sheet.png" in sizes
+    # The command runs its convolutions with oneDNN's cached weight layout
+    # (`keras_styletransfer_cli`): the pixels must be those of the plain in-process path.
+    from keras_styletransfer.images import to_uint8
+    from keras_styletransfer.models.loading import parts_of
+    from keras_styletransfer.serving.inference import Stylizer
+
+    photo = np.asarray(Image.open(inputs / "a.png"))
+    expected = to_uint8(Stylizer(parts_of(str(model_path)).generator)([photo])[0])
+    written = np.asarray(Image.open(out / "a.png"))
+    assert np.abs(written.astype(int) - expected.astype(int)).max() <= 1
 
 
 @pytest.mark.slow
@@ -261,3 +271,49 @@ def test_stylize_bad_options_are_one_clear_line(tmp_path):
         run_cli("stylize", "--model", str(model_path), "--out", out, str(tmp_path / "nope")),
         "neither a file nor a folder",
     )
+
+
+FROZEN_PROBE = """
+import json, os, sys
+import keras_styletransfer_cli
+preload = sys.argv[1] == "preload"
+if preload:
+    import tensorflow
+sys.argv = ["keras-styletransfer", *sys.argv[2:], "--help"]
+try:
+    keras_styletransfer_cli.main()
+except SystemExit:
+    pass
+import numpy as np
+import tensorflow as tf
+x = tf.constant(np.ones((1, 8, 8, 4), "float32"))
+w = tf.Variable(np.ones((3, 3, 4, 4), "float32"))
+conv = tf.function(lambda a: tf.nn.conv2d(a, w, 1, "SAME"))
+before = float(conv(x)[0, 4, 4, 0])
+w.assign(w * 2.0)
+after = float(conv(x)[0, 4, 4, 0])
+print(json.dumps({"flag": os.environ.get("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"),
+                  "ratio": after / before}))
+"""
+
+
+@pytest.mark.parametrize(
+    "mode, command, frozen",
+    [("fresh", "stylize", True), ("fresh", "train-style", False), ("preload", "stylize", False)],
+)
+def test_only_the_stylize_process_keeps_convolution_weights_in_onednn_layout(mode, command, frozen):
+    # TensorFlow reads TF_ONEDNN_ASSUME_FROZEN_WEIGHTS once and then never notices a changed
+    # weight (ratio 1 below): the entry point may set it for `stylize` alone, in a process
+    # where TensorFlow is not loaded yet; a training command must see its weights change.
+    env = {k: v for k, v in os.environ.items() if k != "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"}
+    process = subprocess.run(
+        [sys.executable, "-c", FROZEN_PROBE, mode, command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert process.returncode == 0, process.stderr
+    seen = json.loads(process.stdout.strip().splitlines()[-1])
+    assert seen["flag"] == ("1" if frozen else None)
+    assert seen["ratio"] == (1.0 if frozen else 2.0)
