@@ -80,8 +80,16 @@ def read_rcc(data):
 
 
 def unpack_deb(deb, folder):
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(folder)], check=True)
-    return Path(folder) / RCC
+    """Unpacks the .deb into `folder`; its resource folder, or an error saying what to do."""
+    done = subprocess.run(["dpkg-deb", "-x", str(deb), str(folder)], capture_output=True, text=True)
+    rcc = Path(folder) / RCC
+    if done.returncode != 0 or not rcc.is_dir():
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no rcc folder"
+        raise SystemExit(
+            f"{deb} is not a readable gcompris-qt-data package ({reason}); download it with "
+            "`apt-get download gcompris-qt-data` and pass that file to --deb."
+        )
+    return rcc
 
 
 def images(rcc_folder, resource):

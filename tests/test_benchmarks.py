@@ -206,3 +206,7 @@ def test_real_folders_reads_qt_resource_files_and_never_writes_into_a_full_folde
     with pytest.raises(SystemExit):
         real_folders.main(["--deb", str(tmp_path / "none.deb"), "--out", str(full)])
     assert sorted(p.name for p in full.iterdir()) == ["mine.jpg"]
+    not_a_package = tmp_path / "broken.deb"
+    not_a_package.write_bytes(b"not a Debian package")
+    with pytest.raises(SystemExit, match="apt-get download gcompris-qt-data"):
+        real_folders.unpack_deb(not_a_package, tmp_path / "scratch")
