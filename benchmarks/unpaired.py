@@ -26,7 +26,8 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `generator_average`: the momentum of the generator's weight average,
 `TranslationConfig.generator_average`;
 `augment`: DiffAugment policies joined by "+", e.g. `augment=translation+cutout`;
-`colour_weight`: CUT's colour term, `CUT(colour_weight=...)`; `downsamplings`: the
+`colour_weight`: CUT's colour term, `CUT(colour_weight=...)`; `r1_weight`: CUT's R1
+penalty on D, `CUT(r1_weight=...)`; `downsamplings`: the
 generators' stride-2 stages, 0 for full resolution throughout; `operators` (1: generators that
 edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`));
 what it does not name is the family's `train-style` default. It is recorded beside
@@ -56,7 +57,7 @@ CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
-NETWORK_KEYS += ("colour_weight", "downsamplings", "operators")
+NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -154,6 +155,7 @@ def build_model(config, variant):
                 nce_identity=not fast,
                 flip_equivariance=fast,
                 colour_weight=network_changes.get("colour_weight", 0.0),
+                r1_weight=network_changes.get("r1_weight", 0.0),
                 seed=config.seed,
                 **explanation,
             )

@@ -95,7 +95,8 @@ def add_command(commands):
         "--preset",
         default="",
         help="a model preset of the family instead of its default (see `presets`), e.g. "
-        "cut_operators (a CUT whose generator edits the photo; best measured on pencil and oil)",
+        "cut_operators (a CUT whose generator edits the photo; best measured on pencil and oil) "
+        "or cut_residual (starts as the photo, R1 on D; best measured on watercolour)",
     )
     parser.set_defaults(handler=run)
     return parser

@@ -152,6 +152,38 @@ def test_colour_term_compares_coarse_averages_and_adds_to_g_loss():
     assert not np.allclose(flipped, colour_difference(outputs, photos, 8), rtol=1e-3)
 
 
+def test_r1_penalty_is_half_the_squared_slope_of_d_at_the_paintings_and_adds_to_d_loss():
+    photos, paintings = testing.random_images(2, seed=1), testing.random_images(2, seed=2)
+    model = make_cut(r1_weight=3.0)
+    terms = model.compute_losses(photos, paintings)
+    images = tf.constant(paintings)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        total = tf.reduce_sum(tf.reduce_mean(model.discriminator(images, training=True), [1, 2, 3]))
+    slope = tape.gradient(total, images).numpy().reshape(2, -1)
+    expected = 0.5 * (slope**2).sum(axis=1)
+    assert expected.min() > 0
+    np.testing.assert_allclose(terms["d_r1_penalty"], expected, rtol=1e-5)
+    halves = 0.5 * (terms["d_real_loss"] + terms["d_fake_loss"])
+    np.testing.assert_allclose(terms["d_loss"], halves + 3.0 * expected, rtol=1e-5)
+    # The penalty is trained on: D's update differs from the same model's without it.
+    plain = make_cut()
+    for name, network in model.networks.items():
+        plain.networks[name].set_weights(network.get_weights())
+    logs = model.train_on_batch(photos, paintings, return_dict=True)
+    assert logs["d_r1_penalty"] == pytest.approx(float(expected.mean()), rel=1e-4)
+    plain_logs = plain.train_on_batch(photos, paintings, return_dict=True)
+    assert "d_r1_penalty" not in plain_logs
+    assert not np.allclose(
+        model.discriminator.get_weights()[0], plain.discriminator.get_weights()[0]
+    )
+    assert model.get_config()["r1_weight"] == 3.0 and make_cut().get_config()["r1_weight"] == 0
+    with pytest.raises(ValueError, match="r1_weight"):
+        make_cut(r1_weight=-1.0)
+    with pytest.raises(ValueError, match="flip_equivariance"):
+        make_cut(r1_weight=1.0, flip_equivariance=True)
+
+
 def test_a_generator_optimizer_with_use_ema_leaves_its_average_in_the_generator_after_fit():
     # Keras's `fit` finalizes only `model.optimizer`; the wrappers finalize both of theirs, so
     # `Adam(use_ema=True)` as the generator optimizer works as it does for a plain model.
@@ -225,14 +257,20 @@ def test_round_trip_gives_identical_outputs_and_resumes_identically(tmp_path):
     )
 
 
-@pytest.mark.parametrize("name", ["cut", "fastcut"])
+@pytest.mark.parametrize("name", ["cut", "fastcut", "cut_residual"])
 def test_presets_keep_the_model_contract(name):
     from tests.models import test_models as contract
 
     model = get_translation_preset(name).build(16, 4, seed=0)
-    assert model.nce_identity == (name == "cut") and model.flip_equivariance == (name != "cut")
-    assert model.nce_weight == (1.0 if name == "cut" else 10.0)
+    fast = name == "fastcut"
+    assert model.nce_identity == (not fast) and model.flip_equivariance == fast
+    assert model.nce_weight == {"cut": 1.0, "fastcut": 10.0, "cut_residual": 0.25}[name]
+    assert model.r1_weight == (10.0 if name == "cut_residual" else 0.0)
     assert model.generator.get_config()["upsampling"] == "resize"
+    assert model.generator.get_config()["residual"] == (name == "cut_residual")
+    if name == "cut_residual":  # it starts as the photo
+        photos = testing.random_images(2, seed=3)
+        np.testing.assert_allclose(model.generator(photos), photos, atol=1e-6)
     data = (testing.random_images(4, seed=1), testing.random_images(4, seed=2))
     contract.test_every_family_keeps_the_model_contract("cut", {"cut": (model, data)})
     contract.test_every_family_config_round_trips_through_the_generic_config(
@@ -358,7 +396,10 @@ def test_a_cut_run_killed_mid_epoch_and_mid_write_resumes_bit_identically(tmp_pa
 
 
 @pytest.mark.slow
-def test_two_replicas_make_the_single_device_update(monkeypatch):
+@pytest.mark.parametrize(
+    "options", [{"flip_equivariance": True}, {"r1_weight": 0.5}], ids=["fastcut_flip", "cut_r1"]
+)
+def test_two_replicas_make_the_single_device_update(monkeypatch, options):
     from keras_styletransfer import distribute
     from keras_styletransfer.models import discriminators, generators
     from tests import test_distribute as equivalence
@@ -368,8 +409,8 @@ def test_two_replicas_make_the_single_device_update(monkeypatch):
             num_residual_blocks=1, filters=4, num_downsamplings=1, name="g"
         )
         discriminator = discriminators.PatchGANDiscriminator(num_layers=2, filters=4, name="d")
-        # Locations, the flip and both NCE terms are drawn and computed per replica.
-        return CUT(generator, discriminator, num_patches=8, flip_equivariance=True, seed=3)
+        # Locations, the flip, both NCE terms and D's R1 penalty are computed per replica.
+        return CUT(generator, discriminator, num_patches=8, seed=3, **options)
 
     monkeypatch.setitem(equivalence.BUILDERS, "cut", build_cut)
     single = equivalence.train_two_steps("cut", distribute.get_strategy("default"))
@@ -377,5 +418,6 @@ def test_two_replicas_make_the_single_device_update(monkeypatch):
     for key, value in single[0].items():
         np.testing.assert_allclose(mirrored[0][key], value, atol=equivalence.ATOL, err_msg=key)
     assert single[1].keys() == mirrored[1].keys() and "nce_identity_loss" in single[1]
+    assert ("d_r1_penalty" in single[1]) == ("r1_weight" in options)
     for key, value in single[1].items():
         assert mirrored[1][key] == pytest.approx(value, rel=1e-4, abs=equivalence.ATOL), key

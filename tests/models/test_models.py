@@ -228,6 +228,7 @@ def test_translation_presets_build_todays_architectures_uncompiled():
         "multistyle_paired",
         "cut",
         "cut_operators",  # not a default: `TranslationConfig.preset` (tests/models/test_cut.py)
+        "cut_residual",
         "fastcut",
         "restoration_unet",
     }
