@@ -29,7 +29,9 @@ The machine is shared: compare figures from one invocation (the load averages ar
 `colour_weight`: CUT's colour term, `CUT(colour_weight=...)`; `r1_weight`: CUT's R1
 penalty on D, `CUT(r1_weight=...)`; `downsamplings`: the
 generators' stride-2 stages, 0 for full resolution throughout; `operators` (1: generators that
-edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`));
+edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`);
+for multistyle only `operators`, `r1_weight` and `multitask` (1: StarGAN v2's discriminator, a
+PatchGAN map per domain, `PatchGANDiscriminator(num_outputs=...)`, instead of the pooled one));
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -57,7 +59,9 @@ CALIBRATION_STEPS = 4
 PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
-NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight")
+NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight", "multitask")
+# What `--variant` may change in a multi-style network.
+MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -159,16 +163,23 @@ def build_model(config, variant):
                 seed=config.seed,
                 **explanation,
             )
-        elif config.family == "multistyle" and set(network_changes) == {"operators"}:
+        elif config.family == "multistyle" and set(network_changes) <= set(MULTISTYLE_KEYS):
             from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
             from keras_styletransfer.models.generators import StyleGenerator
             from keras_styletransfer.models.multistyle import MultiStyleGAN
 
             domains = len(config.styles) + 1  # as the `multistyle` preset
+            if network_changes.get("multitask", 0):
+                discriminator = PatchGANDiscriminator(
+                    num_layers=2, filters=filters, num_outputs=domains, name="d"
+                )
+            else:
+                discriminator = GlobalPoolDiscriminator(filters=filters, num_styles=domains)
             model = MultiStyleGAN(
                 StyleGenerator(domains, filters, operators=heads["operators"]),
-                GlobalPoolDiscriminator(filters=filters, num_styles=domains),
+                discriminator,
                 style_names=list(config.styles),
+                r1_weight=network_changes.get("r1_weight", 0.0),
                 seed=config.seed,
             )
         else:
@@ -269,16 +280,32 @@ def train_and_score(family, styles, budget_seconds, args, variant, step_times):
     }
     started = time.perf_counter()
     metrics = evaluate_on_held_out(model, config, data, sizes=VIEWS)
-    judged = judge_on_held_out(model, config, data) if args.judge else {}
+    # The same model at lower style strengths (`stylize(strength=...)`), scored alike.
+    weaker = [s for s in args.strengths if s != 1.0]
+    by_strength = {
+        s: evaluate_on_held_out(model, config, data, sizes=VIEWS, strength=s) for s in weaker
+    }
+    strengths = (1.0, *weaker)
+    judged = judge_on_held_out(model, config, data, strengths=strengths) if args.judge else {}
     scoring = round(time.perf_counter() - started, 1)
     entries = {}
     for style in styles:
         entry = entries[style] = {**common, "style": style, "metrics": metrics[style]}
         if args.judge:
             entry["judge"] = judged[style]
+        if weaker:
+            entry["at_strength"] = {
+                f"{s:g}": {
+                    "metrics": by_strength[s][style],
+                    "judge": judged[style][f"model at strength {s:g}"] if args.judge else None,
+                }
+                for s in weaker
+            }
         entry["scoring_seconds"] = scoring
         if args.previews:
-            entry["preview"] = write_preview(model, data, style, family, variant, args.previews)
+            entry["preview"] = write_preview(
+                model, data, style, family, variant, args.previews, weaker
+            )
     return entries
 
 
@@ -361,8 +388,9 @@ def preview_path(folder, family, style, variant):
     return os.path.join(folder, f"{family}_{style}{suffix}.png")
 
 
-def write_preview(model, data, style, family, variant, folder):
-    """A PNG a person can judge: held-out crops (rows: photo, model, exact style), 3x enlarged.
+def write_preview(model, data, style, family, variant, folder, strengths=()):
+    """A PNG a person can judge: held-out crops (rows: photo, model, the model at each of
+    `strengths` below 1, exact style), 3x enlarged.
 
     Returns:
         The path written (`preview_path`; checked before the run by `main`).
@@ -375,8 +403,9 @@ def write_preview(model, data, style, family, variant, folder):
     picks = np.linspace(0, len(data.test_crops) - 1, PREVIEW_CROPS).round().astype(int)
     photos = data.test_crops[picks]
     # A multi-style model is asked for this style (it also knows "photo"); others ignore it.
-    outputs = to_uint8(translate(model, photos, style=style))
-    rows = np.concatenate([photos, outputs, data.test_crop_targets[style][picks]])
+    outputs = [to_uint8(translate(model, photos, style=style))]
+    outputs += [to_uint8(translate(model, photos, style, s)) for s in strengths if s != 1.0]
+    rows = np.concatenate([photos, *outputs, data.test_crop_targets[style][picks]])
     os.makedirs(folder, exist_ok=True)
     path = preview_path(folder, family, style, variant)
     return save_png(tile_images(rows, columns=PREVIEW_CROPS), path, scale=3)
@@ -422,7 +451,25 @@ def table(results):
             f"({whole['ssim_gap_closed']:.0%}) | {crops['psnr']:.2f} ({crops['baseline_psnr']:.2f})"
             f" | {fid} |"
         )
+        for strength, scored in entry.get("at_strength", {}).items():
+            crops, whole = scored["metrics"]["crops"], scored["metrics"]["256"]
+            fid = f"{scored['judge']['fid_judge_features']:.2f}" if scored["judge"] else "-"
+            lines.append(
+                f"| {entry['style']} | ... at strength {strength} | | {crops['ssim']:.3f} "
+                f"({crops['ssim_gap_closed']:.0%}) | {whole['ssim']:.3f} "
+                f"({whole['ssim_gap_closed']:.0%}) | {crops['psnr']:.2f} | {fid} |"
+            )
     return "\n".join(lines)
+
+
+def _strengths(text):
+    """`--strengths`: comma-separated numbers in [0, 1]."""
+    from keras_styletransfer.validation import check_strength
+
+    try:
+        return tuple(check_strength(float(item)) for item in text.split(",") if item.strip())
+    except Exception as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
 
 
 def main(argv=None):
@@ -454,6 +501,13 @@ def main(argv=None):
         action="store_true",
         help="train one multi-style model on all --styles for the budget (multistyle only), "
         "instead of one model per style",
+    )
+    parser.add_argument(
+        "--strengths",
+        type=_strengths,
+        default=(1.0,),
+        help="also score each model at these style strengths, e.g. 0.5,0.75 (`stylize`'s "
+        "strength: the output mixed with the photo); 1 is always scored",
     )
     parser.add_argument(
         "--no-judge", dest="judge", action="store_false", help="skip the style judge's FID / KID"
@@ -489,9 +543,11 @@ def main(argv=None):
         variant = parse_variant(args.variant)
         if args.together and set(families) != {"multistyle"}:
             raise InputError("--together trains one multi-style model: use --families multistyle.")
-        if set(variant) & set(NETWORK_KEYS) - {"operators"} and "multistyle" in families:
+        if set(variant) & set(NETWORK_KEYS) - set(MULTISTYLE_KEYS) and "multistyle" in families:
             raise InputError(
-                "--variant changes cyclegan / cut / fastcut networks (multistyle: operators only)."
+                "--variant changes cyclegan / cut / fastcut networks (multistyle: "
+                + ", ".join(MULTISTYLE_KEYS)
+                + " only)."
             )
         name = "references" if args.references else f"{args.budget_minutes:g}min"
         out = args.out or os.path.join(HERE, "results", f"unpaired-{name}.json")

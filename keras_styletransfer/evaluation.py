@@ -24,9 +24,13 @@ def translate(model, images, style=None, strength=1.0, batch_size=16):
         images: uint8 array `(N, H, W, C)`.
         style: str, int, dict or sequence. For a generator with style slots
             (`generator_style_names`), the style or blend to render; ignored otherwise.
-        strength: float. Style strength for such a generator. Defaults to 1.0.
+        strength: float in [0, 1]. Style strength: an input of a generator with style
+            slots; any other generator's output is mixed with the photo
+            (`serving.inference.blend_with_input`). Defaults to 1.0.
         batch_size: int. Defaults to 16.
     """
+    from keras_styletransfer.serving.inference import blend_with_input
+
     generator = model.primary_generator()
     names = model.generator_style_names
     weights = None if not names else style_weights(style, names)
@@ -41,7 +45,10 @@ def translate(model, images, style=None, strength=1.0, batch_size=16):
                 "style": tf.tile(tf.constant(weights, batch.dtype)[None], [count, 1]),
                 "strength": tf.fill([count, 1], tf.cast(strength, batch.dtype)),
             }
-        outputs.append(np.asarray(generator(inputs, training=False)))
+        output = np.asarray(generator(inputs, training=False))
+        if weights is None:
+            output = blend_with_input(np.asarray(batch), output, strength)
+        outputs.append(output)
     return np.concatenate(outputs)
 
 
@@ -124,7 +131,9 @@ def _held_out_view(data, style, size):
     return photos, held_out_targets(style, long_side)
 
 
-def evaluate_on_held_out(model, config, data, sizes=EVALUATION_SIZES, max_tile_pixels=512 * 512):
+def evaluate_on_held_out(
+    model, config, data, sizes=EVALUATION_SIZES, max_tile_pixels=512 * 512, strength=1.0
+):
     """SSIM / PSNR of a model and of the unchanged photo against the exact style, per style and
     per held-out view: the training-size crops, the whole photo at 256 px and at its native
     resolution (tiled like `stylize`, with the same blending at the seams).
@@ -137,6 +146,8 @@ def evaluate_on_held_out(model, config, data, sizes=EVALUATION_SIZES, max_tile_p
         sizes: sequence of "crops", an int long side, or "full". Defaults to
             `EVALUATION_SIZES`.
         max_tile_pixels: int. Tile size for large photos. Defaults to 512 * 512.
+        strength: float in [0, 1]. The style strength the outputs are made at (`stylize`'s).
+            Defaults to 1.
 
     Returns:
         `{style: {view: score_outputs(...)}}` with view "crops", "256" or "full".
@@ -153,7 +164,7 @@ def evaluate_on_held_out(model, config, data, sizes=EVALUATION_SIZES, max_tile_p
         results[style] = {}
         for size in sizes:
             photos, truths = _held_out_view(data, style, size)
-            outputs = stylizer(photos, style=style if stylizer.styled else None)
+            outputs = stylizer(photos, style=style if stylizer.styled else None, strength=strength)
             results[style][str(size)] = score_outputs(
                 outputs, [to_model_range(t) for t in truths], [to_model_range(p) for p in photos]
             )
@@ -189,7 +200,7 @@ def distractor_images(photos, seed=0):
     return images
 
 
-def judge_on_held_out(model, config, data, epochs=6):
+def judge_on_held_out(model, config, data, epochs=6, strengths=(1.0,)):
     """Style score, FID and KID of held-out outputs, on the features of a `StyleJudge`.
 
     The judge is a small classifier trained here on the training style images of every style
@@ -199,7 +210,8 @@ def judge_on_held_out(model, config, data, epochs=6):
     published FID values. The judge also learns an "other" class (noise, flat colours, noisy
     photos: `distractor_images`), so outputs that are neither photo nor style are not counted
     as the style. Rows: "model", "baseline" (the unchanged crops) and "exact_style" (the exact
-    stylisation: the best a model can score).
+    stylisation: the best a model can score); for each of `strengths` other than 1, a row
+    "model at strength S" (the outputs at that style strength; one judge scores them all).
     """
     from keras_styletransfer.metrics import StyleJudge, frechet_distance, kernel_distance
 
@@ -215,11 +227,12 @@ def judge_on_held_out(model, config, data, epochs=6):
         exact = to_model_range(data.test_crop_targets[style])
         truth = judge.features(exact)
         entry = {}
-        for label, images in (
-            ("model", translate(model, data.test_crops, style=style)),
-            ("baseline", to_model_range(data.test_crops)),
-            ("exact_style", exact),
-        ):
+        rows = [
+            (("model", 1.0) if s == 1.0 else (f"model at strength {s:g}", s)) for s in strengths
+        ]
+        rows = [(label, translate(model, data.test_crops, style, s)) for label, s in rows]
+        rows += [("baseline", to_model_range(data.test_crops)), ("exact_style", exact)]
+        for label, images in rows:
             features = judge.features(images)
             entry[label] = {
                 "style_score": judge.style_score(images, style),

@@ -193,7 +193,7 @@ def add_strength_argument(parser):
         "--strength",
         type=float,
         default=1.0,
-        help="multi-style models: 0 (the photo) to 1 (the full style); default 1",
+        help="0 (the photo back) to 1 (the model's full style); default 1",
     )
 
 

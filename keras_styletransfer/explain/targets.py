@@ -230,6 +230,18 @@ def _first_output(outputs):
     return outputs
 
 
+def _is_multitask(discriminator):
+    """A discriminator with one map of patch logits per domain (`PatchGANDiscriminator(
+    num_outputs=K)` with K > 1, StarGAN v2's multi-task discriminator)."""
+    outputs = getattr(discriminator, "outputs", None) or []
+    return len(outputs) == 1 and len(outputs[0].shape) == 4 and (outputs[0].shape[-1] or 1) > 1
+
+
+def _domain_map(logits, index):
+    """Domain `index`'s map (batch, h, w) of a multi-task discriminator's logits."""
+    return logits[..., index]
+
+
 def _per_image_mean(tensor):
     from keras_styletransfer.losses import per_example_mean
 
@@ -356,6 +368,8 @@ class StyleTarget(Target):
 
     def score(self, images, condition):
         outputs = self.discriminator(images, training=False)
+        if _is_multitask(self.discriminator):  # the style's own map, averaged over patches
+            return _per_image_mean(_domain_map(outputs, self.style_index))
         tf = _tf()
         return tf.cast(outputs[1][:, self.style_index], tf.float32)
 
@@ -417,6 +431,8 @@ class RealnessOfGeneratedTarget(Target, _Generating):
         generated = self._generate(self.generator, images, self.style_index)
         # A conditional D judges the pair (x, G(x)): the condition is the content image itself.
         outputs = _discriminate(self.discriminator, generated, {"source": images})
+        if _is_multitask(self.discriminator):  # judged as an image of the style it was made in
+            return _per_image_mean(_domain_map(outputs, self.style_index))
         return _per_image_mean(_first_output(outputs))
 
 
@@ -521,10 +537,13 @@ def build_target(
         )
     if name == "style":
         outputs = discriminator_net.outputs or []
+        if _is_multitask(discriminator_net):
+            outputs = [None, outputs[0]]  # the domain maps stand for the style logits
         if len(outputs) < 2:
             raise InputError(
                 f"target 'style' needs a discriminator with a style head ([adversarial, style "
-                f"logits], e.g. GlobalPoolDiscriminator(num_styles=...)); "
+                f"logits], e.g. GlobalPoolDiscriminator(num_styles=...)) or a map per style "
+                f"(PatchGANDiscriminator(num_outputs=...)); "
                 f"{discriminator_net.name!r} has {len(outputs)} output. Valid targets for it: "
                 "realness, region_realness, unit."
             )

@@ -257,9 +257,11 @@ class PatchGANDiscriminator(GraphModel):
     Inputs: `image` (batch, H, W, channels) in [-1, 1], any H and W; with `conditional=True`,
     `[condition, image]` (inputs named "condition" and "image"; a dict with those keys works
     too), concatenated on channels (layer "pair"): pix2pix's discriminator judging the pair.
-    Output: logits (no sigmoid), (batch, ceil(H / 2**num_layers), ceil(W / 2**num_layers), 1),
-    one per patch (layer "patch_logits"). Trunk layers are `conv{i}`, `conv{i}_norm`,
-    `conv{i}_lrelu` for i = 1 .. num_layers + 1 (no `conv1_norm`).
+    Output: logits (no sigmoid), (batch, ceil(H / 2**num_layers), ceil(W / 2**num_layers),
+    num_outputs), one per patch (layer "patch_logits"); with `num_outputs > 1`, one map per
+    domain (StarGAN v2's multi-task discriminator: `MultiStyleGAN` reads the target domain's).
+    Trunk layers are `conv{i}`, `conv{i}_norm`, `conv{i}_lrelu` for i = 1 .. num_layers + 1
+    (no `conv1_norm`).
 
     Args:
         num_layers: int. Stride-2 convolutions. Defaults to 3.
@@ -268,6 +270,7 @@ class PatchGANDiscriminator(GraphModel):
         conditional: bool. Take a condition image as well. Defaults to False.
         condition_channels: int. Channels of the condition image. Defaults to 3.
         norm: str. "batch" (pix2pix) or "instance" (CycleGAN). Defaults to "instance".
+        num_outputs: int. Logit maps, one per domain judged. Defaults to 1.
         name: str. Defaults to "patchgan_discriminator".
 
     Example:
@@ -289,11 +292,13 @@ class PatchGANDiscriminator(GraphModel):
         conditional=False,
         condition_channels=3,
         norm="instance",
+        num_outputs=1,
         name="patchgan_discriminator",
         **kwargs,
     ):
         num_layers, filters, channels, norm = _check_trunk(num_layers, filters, channels, norm)
         condition_channels = check_positive_int(condition_channels, "condition_channels")
+        num_outputs = check_positive_int(num_outputs, "num_outputs")
         if not isinstance(conditional, bool):
             raise ValueError(f"`conditional` must be True or False; received {conditional!r}.")
         image = keras.Input((None, None, channels), name="image")
@@ -304,7 +309,7 @@ class PatchGANDiscriminator(GraphModel):
         else:
             inputs, x = image, image
         x = _patch_trunk(x, num_layers, filters, norm)
-        logits = layers.Conv2D(1, 4, padding="same", name="patch_logits")(x)
+        logits = layers.Conv2D(num_outputs, 4, padding="same", name="patch_logits")(x)
         super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
         # Read off the layer stack, so a change to the trunk cannot leave it stale.
         self.receptive_field = receptive_field_of(self)
@@ -315,6 +320,7 @@ class PatchGANDiscriminator(GraphModel):
             conditional=bool(conditional),
             condition_channels=condition_channels,
             norm=norm,
+            num_outputs=num_outputs,
         )
 
 

@@ -49,6 +49,14 @@ class MultiStyleGAN(AdversarialModel):
     its render is taken back to the content style (cycle). `strength` blends continuously from
     the photo (0) to the full style (1); style weights blend styles.
 
+    Two kinds of discriminator. StarGAN's (`GlobalPoolDiscriminator(num_styles=domains)`): one
+    real/fake logit for every domain together and an auxiliary classifier of the domain. Or
+    StarGAN v2's multi-task one (`PatchGANDiscriminator(num_outputs=domains)`): a map of patch
+    logits per domain, of which each image is judged on its own domain's (a painting on its
+    style's, a photo on the photo's, a render on its target style's), so no classifier is
+    needed; `d_style_accuracy` / `g_style_accuracy` then report whether the domain whose map
+    finds an image most real (mean over patches) is its own.
+
     Args:
         generator: keras.Model taking `{"image", "style", "strength"}` (a `StyleGenerator` with
             `len(style_names) + 1` styles).
@@ -57,16 +65,19 @@ class MultiStyleGAN(AdversarialModel):
         style_names: list of str. The target styles, in index order.
         content_name: str. Name of the content domain. Defaults to "photo".
         loss: str. Adversarial loss name. Defaults to "least_squares".
-        style_weight: float. lambda_cls. Defaults to 1.
+        style_weight: float. lambda_cls (StarGAN's discriminator only). Defaults to 1.
         cycle_weight: float. lambda_rec. Defaults to 10.
+        r1_weight: float. gamma of an R1 penalty on D's real images, photos and paintings
+            (`losses.r1_penalty`, on D's verdict: the mean patch logit of the image's own
+            domain, or the adversarial logit), logged as `d_r1_penalty`. Defaults to 0 (off).
         explanation_guidance, locality_weight: float. Explanation-guided training (see
             `AdversarialModel`). Default to 0 (off).
         seed: int. Defaults to None.
         name: str. Defaults to "multistyle_gan".
 
     References:
-        Choi et al., "StarGAN", 2018; Dumoulin et al., "A Learned Representation for Artistic
-        Style" (conditional instance normalisation), 2017.
+        Choi et al., "StarGAN", 2018; Choi et al., "StarGAN v2", 2020; Dumoulin et al., "A
+        Learned Representation for Artistic Style" (conditional instance normalisation), 2017.
     """
 
     def __init__(
@@ -78,6 +89,7 @@ class MultiStyleGAN(AdversarialModel):
         loss="least_squares",
         style_weight=1.0,
         cycle_weight=10.0,
+        r1_weight=0.0,
         explanation_guidance=0.0,
         locality_weight=0.0,
         seed=None,
@@ -110,30 +122,30 @@ class MultiStyleGAN(AdversarialModel):
                 f"the generator has {domains} style slots; {len(style_names)} styles plus the "
                 f"content domain need {len(style_names) + 1}."
             )
-        if len(discriminator.outputs or []) != 2 or discriminator.outputs[1].shape[-1] != domains:
+        outputs = discriminator.outputs or []
+        self.multitask = len(outputs) == 1 and len(outputs[0].shape) == 4
+        if self.multitask:
+            wrong = outputs[0].shape[-1] != domains
+        else:
+            wrong = len(outputs) != 2 or outputs[1].shape[-1] != domains
+        if wrong:
             raise ValueError(
                 "MultiStyleGAN needs a discriminator with two outputs, [adversarial_logits, "
                 f"style_logits over {domains} domains] (GlobalPoolDiscriminator(num_styles="
-                f"{domains}))."
+                f"{domains})), or one map of patch logits per domain "
+                f"(PatchGANDiscriminator(num_outputs={domains}))."
             )
         self._style_names = style_names
         self.content_name = str(content_name)
         self.content_index = len(style_names)
         self.style_weight = check_weight(style_weight, "style_weight")
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
-        self._make_trackers(
-            [
-                "g_loss",
-                "g_adversarial_loss",
-                "g_style_loss",
-                "cycle_loss",
-                "d_loss",
-                "d_adversarial_loss",
-                "d_style_loss",
-                "d_style_accuracy",
-                "g_style_accuracy",
-            ]
-        )
+        self.r1_weight = check_weight(r1_weight, "r1_weight")
+        names = ["g_loss", "g_adversarial_loss", "g_style_loss", "cycle_loss", "d_loss"]
+        names += ["d_adversarial_loss", "d_style_loss", "d_style_accuracy", "g_style_accuracy"]
+        if self.multitask:  # no classifier, so no classification losses
+            names = [n for n in names if n not in ("g_style_loss", "d_style_loss")]
+        self._make_trackers(names + (["d_r1_penalty"] if self.r1_weight else []))
         self.built = True
 
     family = "multistyle"
@@ -175,9 +187,16 @@ class MultiStyleGAN(AdversarialModel):
         }
 
     def discriminator_logits(self, images, batch=None, direction=None, training=False):
-        """The adversarial head's logits (the style head is `discriminator(images)[1]`)."""
+        """The adversarial head's logits (the style head is `discriminator(images)[1]`); for a
+        multi-task discriminator, the map of each image's target domain in `batch` ("indices"),
+        else the photo domain's."""
         self._check_direction(direction)
-        return self._judge(images, training)[0]
+        if not self.multitask:
+            return self._judge(images, training)[0]
+        indices = None if batch is None else batch.get("indices")
+        if indices is None:
+            indices = tf.fill([tf.shape(images)[0]], self.content_index)
+        return self._verdict(images, tf.reshape(tf.cast(indices, tf.int32), [-1]), training)
 
     def render(self, images, style_indices, strength=1.0, training=False):
         """G(x, s, strength) for one style index per image."""
@@ -195,7 +214,67 @@ class MultiStyleGAN(AdversarialModel):
         adversarial, style = self.discriminator(images, training=training)
         return tf.cast(adversarial, tf.float32), tf.cast(style, tf.float32)
 
+    def _domain_maps(self, images, training):
+        """A multi-task D's patch logits, one map per domain: (batch, h, w, domains)."""
+        return tf.cast(self.discriminator(images, training=training), tf.float32)
+
+    def _pick(self, maps, indices):
+        """Each image's own domain's map (batch, h, w, 1) out of (batch, h, w, domains)."""
+        mask = tf.one_hot(indices, len(self.domain_names), dtype=maps.dtype)
+        return tf.reduce_sum(maps * mask[:, None, None, :], axis=-1, keepdims=True)
+
+    def _verdict(self, images, indices, training):
+        """D's logits on `images` as images of domains `indices`: the adversarial head (StarGAN)
+        or those domains' patch maps (multi-task)."""
+        if self.multitask:
+            return self._pick(self._domain_maps(images, training), indices)
+        return self._judge(images, training)[0]
+
+    def _domain_accuracy(self, maps, indices):
+        """Whether the domain whose map finds each image most real is its own."""
+        guess = tf.argmax(tf.reduce_mean(maps, axis=[1, 2]), axis=-1, output_type=tf.int32)
+        return tf.cast(guess == indices, tf.float32)
+
+    def _r1(self, content, styled, indices, photo_labels):
+        """R1 on the real photos and paintings, each on its own domain's verdict."""
+
+        def penalty(images, labels):
+            def verdict(x, training):
+                return gan_losses.per_example_mean(self._verdict(x, labels, training))
+
+            return gan_losses.r1_penalty(verdict, images)
+
+        return 0.5 * (penalty(styled, indices) + penalty(content, photo_labels))
+
     def discriminator_terms(self, content, styled, indices, fake, training):
+        if self.multitask:
+            terms = self._multitask_discriminator_terms(content, styled, indices, fake, training)
+        else:
+            terms = self._stargan_discriminator_terms(content, styled, indices, fake, training)
+        if self.r1_weight:
+            photo_labels = tf.fill(tf.shape(indices), self.content_index)
+            terms["d_r1_penalty"] = self._r1(content, styled, indices, photo_labels)
+            terms["d_loss"] += self.r1_weight * terms["d_r1_penalty"]
+        return terms
+
+    def _multitask_discriminator_terms(self, content, styled, indices, fake, training):
+        half = self.adversarial_loss
+        photo_labels = tf.fill(tf.shape(indices), self.content_index)
+        styled_maps = self._domain_maps(styled, training)
+        photo_maps = self._domain_maps(content, training)
+        terms = {
+            "d_adversarial_loss": 0.5
+            * (
+                half.real_half(self._pick(styled_maps, indices))
+                + half.real_half(self._pick(photo_maps, photo_labels))
+            )
+            + half.fake_half(self._verdict(fake, indices, training)),
+            "d_style_accuracy": self._domain_accuracy(styled_maps, indices),
+        }
+        terms["d_loss"] = terms["d_adversarial_loss"]
+        return terms
+
+    def _stargan_discriminator_terms(self, content, styled, indices, fake, training):
         half = self.adversarial_loss
         real_style_adv, real_style_cls = self._judge(styled, training)
         real_photo_adv, real_photo_cls = self._judge(content, training)
@@ -218,25 +297,29 @@ class MultiStyleGAN(AdversarialModel):
         return terms
 
     def generator_terms(self, content, indices, fake, training):
-        def judge(images):  # D's adversarial head in inference mode, for the explanation options
-            return self._judge(images, False)[0]
+        def judge(images):  # D's verdict in inference mode, for the explanation options
+            return self._verdict(images, indices, False)
 
-        fake_adv, fake_cls = self._judge(self._guide(judge, fake, training), training)
+        guided = self._guide(judge, fake, training)
         back = self.render(
             fake, tf.fill(tf.shape(indices), self.content_index), 1.0, training=training
         )
-        terms = {
-            "g_adversarial_loss": self.adversarial_loss.generator(fake_adv),
-            "g_style_loss": gan_losses.style_classification_loss(indices, fake_cls),
-            "cycle_loss": gan_losses.l1_loss(content, back),
-            "g_style_accuracy": tf.cast(
+        terms = {"cycle_loss": gan_losses.l1_loss(content, back)}
+        if self.multitask:
+            maps = self._domain_maps(guided, training)
+            terms["g_adversarial_loss"] = self.adversarial_loss.generator(self._pick(maps, indices))
+            terms["g_style_accuracy"] = self._domain_accuracy(maps, indices)
+            style_term = 0.0
+        else:
+            fake_adv, fake_cls = self._judge(guided, training)
+            terms["g_adversarial_loss"] = self.adversarial_loss.generator(fake_adv)
+            terms["g_style_loss"] = gan_losses.style_classification_loss(indices, fake_cls)
+            terms["g_style_accuracy"] = tf.cast(
                 tf.argmax(fake_cls, axis=-1, output_type=tf.int32) == indices, tf.float32
-            ),
-        }
+            )
+            style_term = self.style_weight * terms["g_style_loss"]
         terms["g_loss"] = (
-            terms["g_adversarial_loss"]
-            + self.style_weight * terms["g_style_loss"]
-            + self.cycle_weight * terms["cycle_loss"]
+            terms["g_adversarial_loss"] + style_term + self.cycle_weight * terms["cycle_loss"]
         )
         return self._add_locality(terms, judge, content, fake)
 

@@ -122,6 +122,25 @@ def as_model_image(image, index=0):
     return to_model_range(array)
 
 
+def blend_with_input(images, outputs, strength):
+    """`images + strength * (outputs - images)`: a single-style generator's output at a style
+    strength (0: the input back, 1: the generator's output), as the multi-style generator's
+    own strength input does.
+
+    Raises:
+        InputError: a strength below 1 for a generator whose output is not the shape of its
+            input (it cannot be mixed with it).
+    """
+    if strength == 1.0:
+        return outputs
+    if outputs.shape != images.shape:
+        raise InputError(
+            f"strength={strength!r}: this model's output {outputs.shape[1:]} is not the shape "
+            f"of its input {images.shape[1:]}, so it cannot be mixed with it; leave strength at 1."
+        )
+    return images + np.float32(strength) * (outputs - images)
+
+
 def _ramp(length, overlap):
     """Blending weights along one axis of a tile: rising over the overlap at both ends."""
     weights = np.ones(length, np.float32)
@@ -178,7 +197,7 @@ class Stylizer:
 
     def _apply(self, batch, style, strength):
         if not self.styled:
-            return np.asarray(self._run(batch))
+            return blend_with_input(batch, np.asarray(self._run(batch)), strength)
         count = len(batch)
         return np.asarray(
             self._run(
@@ -245,11 +264,8 @@ class Stylizer:
             strength = check_strength(strength)
         elif style is not None:
             raise InputError("this model makes one style only; leave style= unset.")
-        elif strength != 1.0:
-            raise InputError(
-                f"strength={strength!r}: this model has no strength control (only the "
-                "multi-style model's StyleGenerator has one); leave strength at 1."
-            )
+        else:
+            strength = check_strength(strength)
         progress = Progbar(len(images), unit_name="image") if verbose else None
         results = [None] * len(images)
         # Images of one size go through together; large ones are tiled.
@@ -300,8 +316,9 @@ def stylize(
             sizes may differ.
         style: str, int or dict. For a multi-style generator: a style name or index, or a
             blend such as `{"pencil": 0.3, "watercolour": 0.7}`. Defaults to None.
-        strength: float in [0, 1]. 0 gives the content image back, 1 the full style.
-            Defaults to 1.
+        strength: float in [0, 1]. 0 gives the content image back, 1 the full style. A
+            multi-style generator takes it as an input; any other image generator's output is
+            mixed with its input (`blend_with_input`). Defaults to 1.
         style_names: list of str. Names of the generator's styles, in index order. Defaults
             to the names saved with the model, else "0", "1", ...
         batch_size: int. Images (or tiles) per call. Defaults to 4.

@@ -57,6 +57,26 @@ def test_edit_cycle_and_style_targets_measure_what_they_name():
     )
 
 
+def test_a_multi_task_discriminator_s_style_target_is_that_style_s_own_map():
+    # StarGAN v2's discriminator: one patch map per domain, so "style" reads that style's map.
+    discriminator = PatchGANDiscriminator(num_layers=2, filters=4, num_outputs=3)
+    x = images(2)
+    maps = np.asarray(discriminator(x, training=False))
+    assert maps.shape == (2, 8, 8, 3)
+    style = build_target("style", discriminator=discriminator, style=1)
+    np.testing.assert_allclose(np.asarray(style(x)), maps[..., 1].mean(axis=(1, 2)), rtol=1e-5)
+    generator = ResnetGenerator(num_residual_blocks=1, filters=4)
+    judged = build_target(
+        "realness_of_generated", generator=generator, discriminator=discriminator, style=2
+    )
+    rendered = np.asarray(discriminator(generator(x, training=False), training=False))
+    np.testing.assert_allclose(np.asarray(judged(x)), rendered[..., 2].mean(axis=(1, 2)), rtol=1e-5)
+    with pytest.raises(InputError, match="out of range"):
+        build_target("style", discriminator=discriminator, style=3)
+    restored = PatchGANDiscriminator.from_config(discriminator.get_config())
+    assert restored.outputs[0].shape[-1] == 3
+
+
 def test_unit_target_is_one_channels_mean_activation():
     discriminator = PatchGANDiscriminator(num_layers=2, filters=4)
     layer = next(

@@ -353,3 +353,71 @@ def test_multistyle_round_trip_and_clear_errors(tmp_path):
         MultiStyleGAN(tiny_style_generator(3), tiny_style_discriminator(3), ["a", "b", "c"])
     with pytest.raises(ValueError, match="style_indices"):
         model.train_on_batch((batch(1), batch(2)))
+
+
+def tiny_multitask_discriminator(domains):
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 4, strides=2, padding="same", activation="relu")(images)
+    return keras.Model(images, keras.layers.Conv2D(domains, 3, padding="same")(x))
+
+
+def test_multistyle_multitask_d_judges_each_image_on_its_own_domain_s_map(tmp_path):
+    model = MultiStyleGAN(
+        tiny_style_generator(3),
+        tiny_multitask_discriminator(3),
+        ["pencil", "cartoon"],
+        r1_weight=2.0,
+        seed=1,
+    )
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+    )
+    assert model.multitask
+    content, styled, indices = batch(1), batch(2), tf.constant([1, 0])
+    terms = model.compute_losses(content, styled, indices)
+    fake = model.render(content, indices)
+    half = model.adversarial_loss
+
+    def maps(images, domains):  # each image's own domain's map, picked by hand
+        logits = model.discriminator(images).numpy()
+        return tf.constant(np.stack([logits[i, ..., d : d + 1] for i, d in enumerate(domains)]))
+
+    photo = [2, 2]
+    expected_d = 0.5 * (
+        half.real_half(maps(styled, [1, 0])) + half.real_half(maps(content, photo))
+    ) + half.fake_half(maps(fake, [1, 0]))
+    np.testing.assert_allclose(terms["d_adversarial_loss"], expected_d, rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["g_adversarial_loss"], half.generator(maps(fake, [1, 0])), rtol=1e-5
+    )
+
+    # R1: half the squared slope of each real image's own-domain verdict (mean over patches).
+    def slope(images, domains):
+        images = tf.constant(images)
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            logits = model.discriminator(images, training=True)
+            picked = tf.stack([tf.reduce_mean(logits[i, ..., d]) for i, d in enumerate(domains)])
+            total = tf.reduce_sum(picked)
+        return 0.5 * (tape.gradient(total, images).numpy().reshape(2, -1) ** 2).sum(axis=1)
+
+    expected_r1 = 0.5 * (slope(styled, [1, 0]) + slope(content, photo))
+    np.testing.assert_allclose(terms["d_r1_penalty"], expected_r1, rtol=1e-4)
+    np.testing.assert_allclose(terms["d_loss"], expected_d + 2.0 * expected_r1, rtol=1e-5)
+    # No classifier: no classification losses; the accuracies read the domain maps.
+    before_g, before_d = weights_of(model.generator), weights_of(model.discriminator)
+    logs = model.train_on_batch((content, styled, indices), return_dict=True)
+    assert changed_paths(before_g, weights_of(model.generator))
+    assert changed_paths(before_d, weights_of(model.discriminator))
+    assert "g_style_loss" not in logs and "d_style_loss" not in logs
+    assert {"d_style_accuracy", "g_style_accuracy", "d_r1_penalty", "cycle_loss"} <= set(logs)
+    # D's verdict on a batch of renders is the render's target domain's map.
+    logits = model.discriminator_logits(fake, {"indices": indices})
+    np.testing.assert_allclose(logits, maps(fake, [1, 0]), rtol=1e-5)
+    path = str(tmp_path / "multitask.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=False)
+    assert restored.multitask and restored.r1_weight == 2.0
+    with pytest.raises(ValueError, match=r"PatchGANDiscriminator\(num_outputs=3\)"):
+        MultiStyleGAN(tiny_style_generator(3), tiny_multitask_discriminator(2), ["a", "b"])

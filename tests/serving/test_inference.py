@@ -83,8 +83,28 @@ def test_strength_reaches_the_style_generator():
     np.testing.assert_allclose(half, 0.5 * (unit + full), atol=1e-5)  # linear in strength
     with pytest.raises(InputError, match=r"strength must be in \[0, 1\]"):
         stylize(generator, image, style="pencil", strength=1.5, style_names=names)
-    with pytest.raises(InputError, match="no strength control"):
-        stylize(local_generator(1), image, strength=0.5)
+
+
+def test_strength_mixes_a_single_style_generator_with_its_input():
+    generator = local_generator(3)
+    image = photo(40, 52)
+    unit = image / 127.5 - 1.0
+    full = stylize(generator, image)[0]
+    assert np.abs(full - unit).mean() > 0.1
+    np.testing.assert_allclose(stylize(generator, image, strength=0.0)[0], unit, atol=1e-6)
+    quarter = stylize(generator, image, strength=0.25)[0]
+    np.testing.assert_allclose(quarter, unit + 0.25 * (full - unit), atol=1e-5)
+    # Tiled images are mixed tile by tile, before the seams are blended: linear all the same.
+    tiled_full = stylize(generator, image, max_tile_pixels=24 * 24)[0]
+    tiled = stylize(generator, image, strength=0.25, max_tile_pixels=24 * 24)[0]
+    np.testing.assert_allclose(tiled, unit + 0.25 * (tiled_full - unit), atol=1e-5)
+    with pytest.raises(InputError, match=r"strength must be in \[0, 1\]"):
+        stylize(generator, image, strength=-0.1)
+    inputs = keras.Input((None, None, 3))
+    gray = keras.Model(inputs, keras.layers.Conv2D(1, 1, name="to_gray")(inputs))
+    assert stylize(gray, image)[0].shape == (40, 52, 1)  # strength 1: no mixing needed
+    with pytest.raises(InputError, match="cannot be mixed with it"):
+        stylize(gray, image, strength=0.5)
 
 
 def test_long_thin_images_are_tiled_along_their_long_side():
