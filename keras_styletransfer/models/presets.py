@@ -303,18 +303,35 @@ def _fastcut(image_size, filters, styles, seed):
     return _contrastive(image_size, filters, seed, fast=True)
 
 
-def _multistyle(image_size, filters, styles, seed):
-    from keras_styletransfer.models.discriminators import GlobalPoolDiscriminator
+def _multistyle(image_size, filters, styles, seed, multitask=False):
+    from keras_styletransfer.models.discriminators import (
+        GlobalPoolDiscriminator,
+        PatchGANDiscriminator,
+    )
     from keras_styletransfer.models.generators import StyleGenerator
     from keras_styletransfer.models.multistyle import MultiStyleGAN
 
     domains = len(styles) + 1  # the styles and the content domain
+    if not multitask:
+        return MultiStyleGAN(
+            StyleGenerator(num_styles=domains, filters=filters),
+            GlobalPoolDiscriminator(filters=filters, num_styles=domains),
+            style_names=list(styles),
+            seed=seed,
+        )
+    # StarGAN v2's recipe on a CPU budget: a patch map per domain, R1 on the real images, and a
+    # generator that edits the photo (starts near it) as `cut_operators`' does.
     return MultiStyleGAN(
-        StyleGenerator(num_styles=domains, filters=filters),
-        GlobalPoolDiscriminator(filters=filters, num_styles=domains),
+        StyleGenerator(num_styles=domains, filters=filters, operators=True),
+        PatchGANDiscriminator(num_layers=2, filters=filters, num_outputs=domains, name="d"),
         style_names=list(styles),
+        r1_weight=10.0,
         seed=seed,
     )
+
+
+def _multistyle_multitask(image_size, filters, styles, seed):
+    return _multistyle(image_size, filters, styles, seed, multitask=True)
 
 
 # The restoration preset's weight of each task's squared error (`style_weights`): the inverse
@@ -494,6 +511,14 @@ TRANSLATION_PRESETS = {
             description="one style-conditioned generator for several styles and a pooled "
             "discriminator with a style head (StarGAN-like)",
             builder=_multistyle,
+        ),
+        TranslationPreset(
+            name="multistyle_multitask",
+            family="multistyle",
+            description="one generator for several styles that edits the photo (blurs, greying, "
+            "darkening; `StyleGenerator(operators=True)`) and StarGAN v2's discriminator: a "
+            "PatchGAN map per style and for photos, an R1 penalty of 10",
+            builder=_multistyle_multitask,
         ),
         TranslationPreset(
             name="multistyle_paired",

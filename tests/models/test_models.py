@@ -225,6 +225,7 @@ def test_translation_presets_build_todays_architectures_uncompiled():
         "cyclegan_resnet6",
         "cyclegan_resnet3",
         "multistyle",
+        "multistyle_multitask",  # not a default (tests/models/test_translation_wrappers.py)
         "multistyle_paired",
         "cut",
         "cut_operators",  # not a default: `TranslationConfig.preset` (tests/models/test_cut.py)

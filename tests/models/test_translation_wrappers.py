@@ -421,3 +421,22 @@ def test_multistyle_multitask_d_judges_each_image_on_its_own_domain_s_map(tmp_pa
     assert restored.multitask and restored.r1_weight == 2.0
     with pytest.raises(ValueError, match=r"PatchGANDiscriminator\(num_outputs=3\)"):
         MultiStyleGAN(tiny_style_generator(3), tiny_multitask_discriminator(2), ["a", "b"])
+
+
+def test_the_multitask_preset_keeps_the_model_contract():
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.presets import get_translation_preset
+    from tests.models import test_models as contract
+
+    styles = ("pencil", "cartoon")
+    model = get_translation_preset("multistyle_multitask").build(16, 4, styles, seed=0)
+    assert model.family == "multistyle" and model.multitask and model.r1_weight == 10.0
+    assert isinstance(model.discriminator, PatchGANDiscriminator)
+    assert model.discriminator.outputs[0].shape[-1] == 3  # pencil, cartoon, photo
+    assert model.generator.get_config()["operators"] is True
+    rng = np.random.default_rng(0)
+    pictures = [rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32") for _ in range(2)]
+    data = (*pictures, np.array([0, 1, 0, 1], "int32"))
+    models = {"multistyle": (model, data)}
+    contract.test_every_family_keeps_the_model_contract("multistyle", models)
+    contract.test_every_family_config_round_trips_through_the_generic_config("multistyle", models)
