@@ -54,8 +54,8 @@ class MultiStyleGAN(AdversarialModel):
     StarGAN v2's multi-task one (`PatchGANDiscriminator(num_outputs=domains)`): a map of patch
     logits per domain, of which each image is judged on its own domain's (a painting on its
     style's, a photo on the photo's, a render on its target style's), so no classifier is
-    needed; `d_style_accuracy` / `g_style_accuracy` then report whether the domain whose map
-    finds an image most real (mean over patches) is its own.
+    needed; `d_style_accuracy` / `g_style_accuracy` then report the share of paintings, and of
+    renders, that their own style's map calls real (mean over patches).
 
     Args:
         generator: keras.Model taking `{"image", "style", "strength"}` (a `StyleGenerator` with
@@ -230,10 +230,12 @@ class MultiStyleGAN(AdversarialModel):
             return self._pick(self._domain_maps(images, training), indices)
         return self._judge(images, training)[0]
 
-    def _domain_accuracy(self, maps, indices):
-        """Whether the domain whose map finds each image most real is its own."""
-        guess = tf.argmax(tf.reduce_mean(maps, axis=[1, 2]), axis=-1, output_type=tf.int32)
-        return tf.cast(guess == indices, tf.float32)
+    def _called_real(self, maps, indices):
+        """Whether each image's own domain's map calls it real (its mean over patches above
+        the loss's decision threshold). The maps are trained apart, each on its own domain's
+        images and renders, so comparing one domain's map with another's would mean nothing."""
+        verdict = gan_losses.per_example_mean(self._pick(maps, indices))
+        return tf.cast(verdict > self.adversarial_loss.decision_threshold, tf.float32)
 
     def _r1(self, content, styled, indices, photo_labels):
         """R1 on the real photos and paintings, each on its own domain's verdict."""
@@ -269,7 +271,7 @@ class MultiStyleGAN(AdversarialModel):
                 + half.real_half(self._pick(photo_maps, photo_labels))
             )
             + half.fake_half(self._verdict(fake, indices, training)),
-            "d_style_accuracy": self._domain_accuracy(styled_maps, indices),
+            "d_style_accuracy": self._called_real(styled_maps, indices),
         }
         terms["d_loss"] = terms["d_adversarial_loss"]
         return terms
@@ -308,7 +310,7 @@ class MultiStyleGAN(AdversarialModel):
         if self.multitask:
             maps = self._domain_maps(guided, training)
             terms["g_adversarial_loss"] = self.adversarial_loss.generator(self._pick(maps, indices))
-            terms["g_style_accuracy"] = self._domain_accuracy(maps, indices)
+            terms["g_style_accuracy"] = self._called_real(maps, indices)
             style_term = 0.0
         else:
             fake_adv, fake_cls = self._judge(guided, training)

@@ -391,6 +391,11 @@ def test_multistyle_multitask_d_judges_each_image_on_its_own_domain_s_map(tmp_pa
     np.testing.assert_allclose(
         terms["g_adversarial_loss"], half.generator(maps(fake, [1, 0])), rtol=1e-5
     )
+    # The accuracies: does each painting's (render's) own style map call it real?
+    for key, images in (("d_style_accuracy", styled), ("g_style_accuracy", fake)):
+        verdict = maps(images, [1, 0]).numpy().mean(axis=(1, 2, 3))
+        called_real = (verdict > half.decision_threshold).astype("float32")
+        np.testing.assert_array_equal(terms[key], called_real)
 
     # R1: half the squared slope of each real image's own-domain verdict (mean over patches).
     def slope(images, domains):
