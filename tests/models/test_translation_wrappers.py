@@ -436,6 +436,7 @@ def test_the_multitask_preset_keeps_the_model_contract():
     styles = ("pencil", "cartoon")
     model = get_translation_preset("multistyle_multitask").build(16, 4, styles, seed=0)
     assert model.family == "multistyle" and model.multitask and model.r1_weight == 10.0
+    assert model.cycle_weight == 1.0
     assert isinstance(model.discriminator, PatchGANDiscriminator)
     assert model.discriminator.outputs[0].shape[-1] == 3  # pencil, cartoon, photo
     assert model.generator.get_config()["operators"] is True
