@@ -30,9 +30,9 @@ The machine is shared: compare figures from one invocation (the load averages ar
 penalty on D, `CUT(r1_weight=...)`; `downsamplings`: the
 generators' stride-2 stages, 0 for full resolution throughout; `operators` (1: generators that
 edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`);
-for multistyle only `operators`, `r1_weight`, `cycle_weight` and `multitask` (1: StarGAN v2's
-discriminator, a PatchGAN map per domain, `PatchGANDiscriminator(num_outputs=...)`, instead of
-the pooled one));
+for multistyle only `operators`, `r1_weight`, `cycle_weight`, `upsampling` and `multitask`
+(1: StarGAN v2's discriminator, a PatchGAN map per domain,
+`PatchGANDiscriminator(num_outputs=...)`, instead of the pooled one));
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -62,7 +62,7 @@ NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsam
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
 NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight", "multitask")
 # What `--variant` may change in a multi-style network.
-MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight")
+MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight", "upsampling")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -177,7 +177,12 @@ def build_model(config, variant):
             else:
                 discriminator = GlobalPoolDiscriminator(filters=filters, num_styles=domains)
             model = MultiStyleGAN(
-                StyleGenerator(domains, filters, operators=heads["operators"]),
+                StyleGenerator(
+                    domains,
+                    filters,
+                    operators=heads["operators"],
+                    upsampling=network_changes.get("upsampling", "transpose"),
+                ),
                 discriminator,
                 style_names=list(config.styles),
                 r1_weight=network_changes.get("r1_weight", 0.0),
