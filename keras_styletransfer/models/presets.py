@@ -321,10 +321,11 @@ def _multistyle(image_size, filters, styles, seed, multitask=False):
         )
     # StarGAN v2's recipe on a CPU budget: a patch map per domain, R1 on the real images, its
     # cycle weight of 1, and a generator that edits the photo (starts near it) as
-    # `cut_operators`' does. Measured (benchmarks/README.md): with StarGAN's cycle weight of 10
-    # this generator never leaves the photo.
+    # `cut_operators`' does, upsampling by resizing. Measured (benchmarks/README.md): with
+    # StarGAN's cycle weight of 10 this generator never leaves the photo; with transposed
+    # convolutions it prints a grid of light dots.
     return MultiStyleGAN(
-        StyleGenerator(num_styles=domains, filters=filters, operators=True),
+        StyleGenerator(num_styles=domains, filters=filters, operators=True, upsampling="resize"),
         PatchGANDiscriminator(num_layers=2, filters=filters, num_outputs=domains, name="d"),
         style_names=list(styles),
         cycle_weight=1.0,
@@ -520,7 +521,8 @@ TRANSLATION_PRESETS = {
             family="multistyle",
             description="one generator for several styles that edits the photo (blurs, greying, "
             "darkening; `StyleGenerator(operators=True)`) and StarGAN v2's discriminator: a "
-            "PatchGAN map per style and for photos, an R1 penalty of 10, cycle weight 1",
+            "PatchGAN map per style and for photos, an R1 penalty of 10, cycle weight 1, resize "
+            "upsampling",
             builder=_multistyle_multitask,
         ),
         TranslationPreset(
