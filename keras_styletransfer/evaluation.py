@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_styletransfer.images import image_psnr, image_ssim, to_model_range, to_model_range_tf
-from keras_styletransfer.validation import style_weights
+from keras_styletransfer.validation import check_strength, style_weights
 
 
 def translate(model, images, style=None, strength=1.0, batch_size=16):
@@ -31,6 +31,7 @@ def translate(model, images, style=None, strength=1.0, batch_size=16):
     """
     from keras_styletransfer.serving.inference import blend_with_input
 
+    strength = check_strength(strength)
     generator = model.primary_generator()
     names = model.generator_style_names
     weights = None if not names else style_weights(style, names)
