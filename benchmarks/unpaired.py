@@ -61,6 +61,7 @@ PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
 NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight", "multitask")
+NETWORK_KEYS += ("filter", "setting_rate")
 # What `--variant` may change in a multi-style network.
 MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight", "upsampling")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
@@ -146,15 +147,25 @@ def build_model(config, variant):
             from keras_styletransfer.models.cut import CUT
 
             fast = config.family == "fastcut"
-            model = CUT(
-                ResnetGenerator(
+            if "filter" in network_changes:  # a learned photo filter (`FilterGenerator`)
+                from keras_styletransfer.models.filters import FilterGenerator
+
+                generator = FilterGenerator(
+                    filters=int(network_changes["filter"]),
+                    setting_rate=network_changes.get("setting_rate", 100.0),
+                    name="g",
+                )
+            else:
+                generator = ResnetGenerator(
                     blocks,
                     filters,
                     upsampling=network_changes.get("upsampling", "resize"),
                     **heads,
                     num_downsamplings=downsamplings,
                     name="g",
-                ),
+                )
+            model = CUT(
+                generator,
                 PatchGANDiscriminator(num_layers=2, filters=filters, name="d"),
                 nce_weight=network_changes.get("nce_weight", 10.0 if fast else 1.0),
                 nce_identity=not fast,

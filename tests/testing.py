@@ -214,6 +214,7 @@ def _networks():
             image,
         ),
         "ResnetGenerator": (tiny_resnet, image),
+        "FilterGenerator": (lambda: models.FilterGenerator(filters=4, num_layers=2), image),
         "UNetGenerator": (tiny_unet, image),
         "StyleGenerator": (tiny_style_generator, lambda: style_inputs(2, 3)),
         "StyleUNetGenerator": (tiny_style_unet, lambda: style_inputs(2, 2)),
@@ -268,6 +269,7 @@ COVERED_INSIDE = {
     "ChooseMostReal": "MixtureGenerator (mode='choose')",
     "ConstantRows": "StyleBlendGenerator",
     "ImageOperators": "ResnetGenerator(operators=True), tests/models/test_networks.py",
+    "PhotoFilter": "FilterGenerator, tests/models/test_filters.py",
     "LinearDecayAfter": "tests/training/test_translation_training.py (CycleGAN's schedule)",
 }
 

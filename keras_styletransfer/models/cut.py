@@ -64,12 +64,16 @@ def default_nce_layers(generator):
     stem's output when it has none) and the first and middle residual blocks (the
     reference's layers 0, 4, 8, 12, 16 of ResNet-9).
     UNetGenerator: the image and the first four down-sampling convolutions.
+    FilterGenerator: its own `nce_layers` (the photo and its per-pixel network's layers).
 
     Raises:
         ValueError: for another generator; pass `nce_layers` by name.
     """
+    from keras_styletransfer.models.filters import FilterGenerator
     from keras_styletransfer.models.generators import ResnetGenerator, UNetGenerator
 
+    if isinstance(generator, FilterGenerator):
+        return generator.nce_layers
     config = generator.get_config()
     if isinstance(generator, ResnetGenerator):
         blocks = config["num_residual_blocks"]

@@ -11,6 +11,7 @@ from keras_styletransfer.models import (  # noqa: F401
     cut,
     cyclegan,
     discriminators,
+    filters,
     gan,
     generators,
     multistyle,

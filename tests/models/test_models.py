@@ -230,6 +230,7 @@ def test_translation_presets_build_todays_architectures_uncompiled():
         "cut",
         "cut_operators",  # not a default: `TranslationConfig.preset` (tests/models/test_cut.py)
         "cut_residual",
+        "cut_filter",  # tests/models/test_filters.py
         "fastcut",
         "restoration_unet",
     }

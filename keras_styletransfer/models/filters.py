@@ -1,0 +1,254 @@
+"""A generator that learns a photo filter: a few global settings, modulated per pixel.
+
+The unpaired generators elsewhere (`ResnetGenerator`, its `residual` and `operators` heads) have
+hundreds of thousands of weights that the discriminator's gradient must move together; on a CPU
+budget they drift (speckle, casts, faint detail inked black) before they find a style. Many of
+the styles users bring are filters: smoothing that keeps edges, dark outlines, less colour, a
+colour grade, paper showing through. `FilterGenerator` is such a filter with its settings
+learned: edge-preserving smoothing (a self-guided filter, He et al. 2013, at two radii),
+outlines (darkening by the smoothed image's Sobel gradient magnitude, the rule of OpenCV's
+`stylization`), greying, lightening and a per-channel colour grade, each a global setting that
+a small full-resolution network may raise or lower per pixel. The idea of a generator made of
+differentiable photo operators trained adversarially from unpaired examples is that of
+"Exposure" (Hu et al., 2018) and of the white-box cartoon representations (Wang and Yu, 2020),
+which put a guided filter in the generator.
+
+Under Adam a weight moves by about the learning rate a step, so a setting stored as itself
+would take thousands of steps to travel one unit. Each global setting is therefore used as
+`setting_rate * weight`: the same Adam moves it `setting_rate` times faster than the network's
+weights (measured here: a rate of 100 at the generators' learning rate of 2e-4 lets the
+watercolour outlines come on within a few hundred steps).
+
+It cannot paint: no hue appears that the photo and the grade do not make, and no stroke that
+the photo's own edges do not place. What it learns is readable (`PhotoFilter.settings`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from keras_styletransfer.models.base import GraphModel
+from keras_styletransfer.validation import check_int, check_positive_number
+
+_PACKAGE = "keras_styletransfer"
+
+# The per-pixel maps, in the order of `PhotoFilter`'s `offsets` input.
+MAP_NAMES = ("keep", "smooth_small", "smooth_large", "grey", "ink", "light")
+# Where the global settings start: the photo nearly unchanged (weight 0.995 on it, each other
+# operator at about 0.25%), a guided filter's eps of 0.01 (edges of ~0.1 in [0, 1] kept).
+_START = {
+    "mix": (6.0, 0.0, 0.0),
+    "log_eps": math.log(0.01),
+    "grey": -6.0,
+    "ink": -6.0,
+    "light": -6.0,
+}
+
+
+def box_mean(images, radius):
+    """The mean over a (2 radius + 1)^2 window, counting only the pixels inside the image."""
+    return tf.nn.avg_pool2d(images, 2 * radius + 1, 1, "SAME")
+
+
+def guided_smoothing(images, radius, eps):
+    """A self-guided filter (He et al., 2013) per channel: flat where the local variance is
+    below `eps`, the image itself where it is well above (edges are kept)."""
+    mean = box_mean(images, radius)
+    variance = tf.maximum(box_mean(images * images, radius) - mean * mean, 0.0)
+    gain = variance / (variance + eps)
+    return box_mean(gain, radius) * images + box_mean(mean - gain * mean, radius)
+
+
+def edge_magnitude(images):
+    """The 3x3 Sobel gradient magnitude summed over channels, `(batch, h, w, 1)`, at OpenCV's
+    `Sobel(ksize=3)` scale (a unit step gives 4; `stylization` darkens by 1 x it). Borders
+    are mirrored with the edge pixel repeated, so any size works, one pixel included."""
+    channels = int(images.shape[-1])
+    smooth, slope = tf.constant([1.0, 2.0, 1.0]), tf.constant([-1.0, 0.0, 1.0])
+    across = tf.tile(
+        tf.reshape(smooth[:, None] * slope[None, :], [3, 3, 1, 1]), [1, 1, channels, 1]
+    )
+    down = tf.transpose(across, [1, 0, 2, 3])
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], "SYMMETRIC")
+    kernels = tf.concat([across, down], axis=-1)  # (3, 3, channels, 2): d/dx, d/dy per channel
+    gradients = tf.nn.depthwise_conv2d(padded, kernels, [1, 1, 1, 1], "VALID")
+    gradients = tf.reshape(gradients, tf.concat([tf.shape(images), [2]], 0))
+    magnitude = tf.sqrt(tf.reduce_sum(tf.square(gradients), -1) + 1e-12)
+    return tf.reduce_sum(magnitude, -1, keepdims=True)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PhotoFilter(layers.Layer):
+    """A differentiable photo filter with learned global settings, called on `[images, offsets]`.
+
+    `images` (batch, height, width, 3) in [-1, 1]; `offsets` (same height and width,
+    `len(MAP_NAMES)` channels) are added to the global settings' logits pixel by pixel (zeros:
+    the global filter alone). In [0, 1] units, with `w` the softmax of keep / smooth_small /
+    smooth_large and `g`, `k`, `l` the sigmoid, softplus and sigmoid of grey / ink / light:
+
+        base = w_0 * photo + w_1 * guided(photo, radii[0]) + w_2 * guided(photo, radii[1])
+        base = base + g * (luminance(base) - base)           # less colour
+        base = base * (1 - k * edge_magnitude(base))          # outlines
+        base = base * exp(gain) + bias                        # colour grade, per channel
+        out  = 1 - (1 - base) * (1 - l)                       # paper
+
+    clipped to [0, 1] and mapped back to [-1, 1]. The guided filters share one learned eps.
+
+    Args:
+        radii: pair of int. Window radii in pixels of the two smoothings. Defaults to (2, 6).
+        setting_rate: float. The global settings are `setting_rate * weight`, so Adam moves
+            them `setting_rate` times faster than other weights. Defaults to 100.
+    """
+
+    def __init__(self, radii=(2, 6), setting_rate=100.0, **kwargs):
+        super().__init__(**kwargs)
+        radii = tuple(radii)
+        if len(radii) != 2:
+            raise ValueError(f"`radii` must be two window radii in pixels; received {radii!r}.")
+        self.radii = tuple(check_int(r, "radii", low=1) for r in radii)
+        self.setting_rate = check_positive_number(setting_rate, "setting_rate")
+
+    def build(self, input_shape):
+        rate = self.setting_rate
+
+        def setting(name, start, shape=()):
+            start = tf.constant(start, tf.float32) / rate
+            return self.add_weight(
+                name=name,
+                shape=shape,
+                initializer=keras.initializers.Constant(start.numpy()),
+            )
+
+        self.mix = setting("mix", _START["mix"], (3,))
+        self.log_eps = setting("log_eps", _START["log_eps"])
+        self.grey = setting("grey", _START["grey"])
+        self.ink = setting("ink", _START["ink"])
+        self.light = setting("light", _START["light"])
+        self.gain = setting("gain", (0.0, 0.0, 0.0), (3,))
+        self.bias = setting("bias", (0.0, 0.0, 0.0), (3,))
+
+    def settings(self):
+        """The global settings in their own units, as floats: `keep`, `smooth_small`,
+        `smooth_large` (weights summing to 1), `eps`, `grey`, `ink`, `light`, `gain` and
+        `bias` (lists per channel, gain as a factor)."""
+        rate = self.setting_rate
+        mix = tf.nn.softmax(rate * self.mix).numpy()
+        return {
+            "keep": float(mix[0]),
+            "smooth_small": float(mix[1]),
+            "smooth_large": float(mix[2]),
+            "eps": float(tf.exp(rate * self.log_eps)),
+            "grey": float(tf.sigmoid(rate * self.grey)),
+            "ink": float(tf.nn.softplus(rate * self.ink)),
+            "light": float(tf.sigmoid(rate * self.light)),
+            "gain": [float(v) for v in tf.exp(rate * self.gain).numpy()],
+            "bias": [float(v) for v in (rate * self.bias).numpy()],
+        }
+
+    def call(self, inputs):
+        images, offsets = (tf.cast(t, tf.float32) for t in inputs)
+        rate = self.setting_rate
+        photo = (images + 1.0) / 2.0
+        eps = tf.exp(rate * self.log_eps)
+        weights = tf.nn.softmax(rate * self.mix + offsets[..., :3], axis=-1)
+        base = weights[..., :1] * photo
+        for index, radius in enumerate(self.radii, start=1):
+            smooth = guided_smoothing(photo, radius, eps)
+            base += weights[..., index : index + 1] * smooth
+        grey = tf.sigmoid(rate * self.grey + offsets[..., 3:4])
+        luminance = tf.reduce_sum(base * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
+        base += grey * (luminance - base)
+        ink = tf.nn.softplus(rate * self.ink + offsets[..., 4:5])
+        base *= tf.clip_by_value(1.0 - ink * edge_magnitude(base), 0.0, 1.0)
+        base = base * tf.exp(rate * self.gain) + rate * self.bias
+        light = tf.sigmoid(rate * self.light + offsets[..., 5:6])
+        base = 1.0 - (1.0 - base) * (1.0 - light)
+        return tf.clip_by_value(base, 0.0, 1.0) * 2.0 - 1.0
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "radii": list(self.radii),
+            "setting_rate": self.setting_rate,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class FilterGenerator(GraphModel):
+    """An image-to-image generator that is a learned photo filter (`PhotoFilter`).
+
+    The image passes through `photo` (the input, unchanged: a layer to read features at);
+    with `filters` > 0, `num_layers` 3x3 convolutions (`features{i}`, ReLU) at full resolution,
+    every other one dilated by 2, and a 1x1 convolution `filter_maps` that starts at zero give
+    each pixel offsets to the global settings; then `to_image` (the `PhotoFilter`). The
+    untrained generator returns the photo to within about 1% of the range. Any height and
+    width (no size multiple); 3 channels.
+
+    Args:
+        filters: int. Width of the per-pixel network; 0 (the default) for the global filter
+            alone, which scored far better on watercolour (benchmarks/README.md).
+        num_layers: int. Its 3x3 convolutions. Defaults to 3.
+        radii, setting_rate: as `PhotoFilter`. Default to (2, 6) and 100.
+        name: str. Defaults to "filter_generator".
+    """
+
+    def __init__(
+        self,
+        filters=0,
+        num_layers=3,
+        radii=(2, 6),
+        setting_rate=100.0,
+        name="filter_generator",
+        **kwargs,
+    ):
+        filters = check_int(filters, "filters", low=0)
+        num_layers = check_int(num_layers, "num_layers", low=1)
+        to_image = PhotoFilter(radii=radii, setting_rate=setting_rate, name="to_image")
+        images = keras.Input(shape=(None, None, 3), name="image")
+        photo = layers.Identity(name="photo")(images)
+        x = photo
+        if filters:
+            for index in range(1, num_layers + 1):
+                x = layers.Conv2D(
+                    filters,
+                    3,
+                    padding="same",
+                    dilation_rate=1 if index % 2 else 2,
+                    activation="relu",
+                    name=f"features{index}",
+                )(x)
+            offsets = layers.Conv2D(
+                len(MAP_NAMES), 1, kernel_initializer="zeros", name="filter_maps"
+            )(x)
+        else:  # the global filter alone: offsets fixed at zero
+            offsets = layers.Conv2D(
+                len(MAP_NAMES), 1, kernel_initializer="zeros", trainable=False, name="filter_maps"
+            )(x)
+        outputs = to_image([photo, offsets])
+        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self._remember_config(
+            filters=filters,
+            num_layers=num_layers,
+            radii=list(to_image.radii),
+            setting_rate=to_image.setting_rate,
+        )
+
+    def filter_settings(self):
+        """The learned global settings (`PhotoFilter.settings`)."""
+        return self.get_layer("to_image").settings()
+
+    @property
+    def nce_layers(self):
+        """The layers CUT's PatchNCE compares by default: the photo and the per-pixel
+        network's layers."""
+        count = self._constructor_arguments["num_layers"]
+        if not self._constructor_arguments["filters"]:
+            return ("photo",)
+        return ("photo", *(f"features{i}" for i in range(1, count + 1)))
