@@ -63,7 +63,7 @@ NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augme
 NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight", "multitask")
 NETWORK_KEYS += ("filter", "setting_rate")
 # What `--variant` may change in a multi-style network.
-MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight", "upsampling")
+MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight", "upsampling", "filter")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -187,13 +187,19 @@ def build_model(config, variant):
                 )
             else:
                 discriminator = GlobalPoolDiscriminator(filters=filters, num_styles=domains)
-            model = MultiStyleGAN(
-                StyleGenerator(
+            if network_changes.get("filter", 0):  # a learned filter per style
+                from keras_styletransfer.models.filters import StyleFilterGenerator
+
+                generator = StyleFilterGenerator(domains, name="g")
+            else:
+                generator = StyleGenerator(
                     domains,
                     filters,
                     operators=heads["operators"],
                     upsampling=network_changes.get("upsampling", "transpose"),
-                ),
+                )
+            model = MultiStyleGAN(
+                generator,
                 discriminator,
                 style_names=list(config.styles),
                 r1_weight=network_changes.get("r1_weight", 0.0),

@@ -218,6 +218,10 @@ def _networks():
         "UNetGenerator": (tiny_unet, image),
         "StyleGenerator": (tiny_style_generator, lambda: style_inputs(2, 3)),
         "StyleUNetGenerator": (tiny_style_unet, lambda: style_inputs(2, 2)),
+        "StyleFilterGenerator": (
+            lambda: models.StyleFilterGenerator(num_styles=3),
+            lambda: style_inputs(2, 3),
+        ),
         "MLPDiscriminator": (
             lambda: models.MLPDiscriminator(image_shape=(4, 4, 1), hidden_units=(8,)),
             lambda: np.ones((2, 4, 4, 1), np.float32),

@@ -36,6 +36,7 @@ _EXPORTS = {
     "Pix2Pix": ".pix2pix",
     "ResnetGenerator": ".generators",
     "StyleBlendGenerator": ".composite",
+    "StyleFilterGenerator": ".filters",
     "StyleGenerator": ".generators",
     "TRANSLATION_PRESETS": ".presets",
     "TrainedParts": ".loading",

@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from keras_styletransfer.models.base import GraphModel
+from keras_styletransfer.models.base import GraphModel, StyleSlots, blend_by_strength
 from keras_styletransfer.validation import check_int, check_positive_number
 
 _PACKAGE = "keras_styletransfer"
@@ -98,74 +98,93 @@ class PhotoFilter(layers.Layer):
 
     clipped to [0, 1] and mapped back to [-1, 1]. The guided filters share one learned eps.
 
+    With `slots` > 1 the layer holds one row of settings per style slot and is called on
+    `[images, offsets, style]`, `style` (batch, slots) weights: each image's settings are its
+    style weights' mix of the rows' logits (a one-hot picks a row; a blend mixes the filters).
+
     Args:
         radii: pair of int. Window radii in pixels of the two smoothings. Defaults to (2, 6).
         setting_rate: float. The global settings are `setting_rate * weight`, so Adam moves
             them `setting_rate` times faster than other weights. Defaults to 100.
+        slots: int. Rows of settings (style slots). Defaults to 1.
     """
 
-    def __init__(self, radii=(2, 6), setting_rate=100.0, **kwargs):
+    def __init__(self, radii=(2, 6), setting_rate=100.0, slots=1, **kwargs):
         super().__init__(**kwargs)
         radii = tuple(radii)
         if len(radii) != 2:
             raise ValueError(f"`radii` must be two window radii in pixels; received {radii!r}.")
         self.radii = tuple(check_int(r, "radii", low=1) for r in radii)
         self.setting_rate = check_positive_number(setting_rate, "setting_rate")
+        self.slots = check_int(slots, "slots", low=1)
 
     def build(self, input_shape):
         rate = self.setting_rate
 
-        def setting(name, start, shape=()):
-            start = tf.constant(start, tf.float32) / rate
+        def setting(name, start, width=1):
+            start = tf.constant(start, tf.float32) * tf.ones([self.slots, width]) / rate
             return self.add_weight(
                 name=name,
-                shape=shape,
+                shape=(self.slots, width),
                 initializer=keras.initializers.Constant(start.numpy()),
             )
 
-        self.mix = setting("mix", _START["mix"], (3,))
+        self.mix = setting("mix", _START["mix"], 3)
         self.log_eps = setting("log_eps", _START["log_eps"])
         self.grey = setting("grey", _START["grey"])
         self.ink = setting("ink", _START["ink"])
         self.light = setting("light", _START["light"])
-        self.gain = setting("gain", (0.0, 0.0, 0.0), (3,))
-        self.bias = setting("bias", (0.0, 0.0, 0.0), (3,))
+        self.gain = setting("gain", (0.0, 0.0, 0.0), 3)
+        self.bias = setting("bias", (0.0, 0.0, 0.0), 3)
 
-    def settings(self):
-        """The global settings in their own units, as floats: `keep`, `smooth_small`,
-        `smooth_large` (weights summing to 1), `eps`, `grey`, `ink`, `light`, `gain` and
-        `bias` (lists per channel, gain as a factor)."""
+    def _row(self, weight, style):
+        """A setting's logits for each image, `(batch, 1, 1, width)`: its slots' rows mixed by
+        the style weights (one slot: its only row)."""
+        values = self.setting_rate * tf.matmul(style, weight)
+        return values[:, None, None, :]
+
+    def settings(self, slot=0):
+        """The global settings of one style slot in their own units, as floats: `keep`,
+        `smooth_small`, `smooth_large` (weights summing to 1), `eps`, `grey`, `ink`, `light`,
+        `gain` and `bias` (lists per channel, gain as a factor)."""
         rate = self.setting_rate
-        mix = tf.nn.softmax(rate * self.mix).numpy()
+
+        def row(weight):
+            return rate * weight[slot]
+
+        mix = tf.nn.softmax(row(self.mix)).numpy()
         return {
             "keep": float(mix[0]),
             "smooth_small": float(mix[1]),
             "smooth_large": float(mix[2]),
-            "eps": float(tf.exp(rate * self.log_eps)),
-            "grey": float(tf.sigmoid(rate * self.grey)),
-            "ink": float(tf.nn.softplus(rate * self.ink)),
-            "light": float(tf.sigmoid(rate * self.light)),
-            "gain": [float(v) for v in tf.exp(rate * self.gain).numpy()],
-            "bias": [float(v) for v in (rate * self.bias).numpy()],
+            "eps": float(tf.exp(row(self.log_eps))[0]),
+            "grey": float(tf.sigmoid(row(self.grey))[0]),
+            "ink": float(tf.nn.softplus(row(self.ink))[0]),
+            "light": float(tf.sigmoid(row(self.light))[0]),
+            "gain": [float(v) for v in tf.exp(row(self.gain)).numpy()],
+            "bias": [float(v) for v in row(self.bias).numpy()],
         }
 
     def call(self, inputs):
-        images, offsets = (tf.cast(t, tf.float32) for t in inputs)
-        rate = self.setting_rate
+        images, offsets = (tf.cast(t, tf.float32) for t in inputs[:2])
+        if len(inputs) > 2:
+            style = tf.cast(inputs[2], tf.float32)
+        else:
+            style = tf.ones([tf.shape(images)[0], self.slots]) / self.slots
         photo = (images + 1.0) / 2.0
-        eps = tf.exp(rate * self.log_eps)
-        weights = tf.nn.softmax(rate * self.mix + offsets[..., :3], axis=-1)
+        eps = tf.exp(self._row(self.log_eps, style))
+        weights = tf.nn.softmax(self._row(self.mix, style) + offsets[..., :3], axis=-1)
         base = weights[..., :1] * photo
         for index, radius in enumerate(self.radii, start=1):
             smooth = guided_smoothing(photo, radius, eps)
             base += weights[..., index : index + 1] * smooth
-        grey = tf.sigmoid(rate * self.grey + offsets[..., 3:4])
+        grey = tf.sigmoid(self._row(self.grey, style) + offsets[..., 3:4])
         luminance = tf.reduce_sum(base * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
         base += grey * (luminance - base)
-        ink = tf.nn.softplus(rate * self.ink + offsets[..., 4:5])
+        ink = tf.nn.softplus(self._row(self.ink, style) + offsets[..., 4:5])
         base *= tf.clip_by_value(1.0 - ink * edge_magnitude(base), 0.0, 1.0)
-        base = base * tf.exp(rate * self.gain) + rate * self.bias
-        light = tf.sigmoid(rate * self.light + offsets[..., 5:6])
+        base = base * tf.exp(self._row(self.gain, style)) + self._row(self.bias, style)
+        light = tf.sigmoid(self._row(self.light, style) + offsets[..., 5:6])
         base = 1.0 - (1.0 - base) * (1.0 - light)
         return tf.clip_by_value(base, 0.0, 1.0) * 2.0 - 1.0
 
@@ -177,6 +196,7 @@ class PhotoFilter(layers.Layer):
             **super().get_config(),
             "radii": list(self.radii),
             "setting_rate": self.setting_rate,
+            "slots": self.slots,
         }
 
 
@@ -252,3 +272,47 @@ class FilterGenerator(GraphModel):
         if not self._constructor_arguments["filters"]:
             return ("photo",)
         return ("photo", *(f"features{i}" for i in range(1, count + 1)))
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class StyleFilterGenerator(StyleSlots, GraphModel):
+    """One learned photo filter per style: G(image, style, strength) for `MultiStyleGAN`.
+
+    Inputs as `StyleGenerator`'s: a dict `{"image", "style", "strength"}` (or a list in that
+    order); `style` (batch, num_styles) weights, `strength` (batch, 1) in [0, 1]. A
+    `PhotoFilter` with a row of settings per style slot (layer "styled") renders the image
+    with the style weights' mix of the rows, and the output is
+    `image + strength * (styled - image)` (layers "change" ... "to_image", as
+    `StyleGenerator`'s): strength 0 returns the input exactly. Every row starts as the
+    photo, nearly unchanged. Any height and width; 3 channels. The layer "photo" is the
+    image, "filter_maps" the (zero) per-pixel offsets.
+
+    Args:
+        num_styles: int. Style slots (a MultiStyleGAN's styles plus the content domain).
+        radii, setting_rate: as `PhotoFilter`. Default to (2, 6) and 100.
+        name: str. Defaults to "style_filter_generator".
+    """
+
+    def __init__(
+        self, num_styles, radii=(2, 6), setting_rate=100.0, name="style_filter_generator", **kwargs
+    ):
+        num_styles = check_int(num_styles, "num_styles", low=1)
+        styled = PhotoFilter(
+            radii=radii, setting_rate=setting_rate, slots=num_styles, name="styled"
+        )
+        images = keras.Input(shape=(None, None, 3), name="image")
+        style = keras.Input(shape=(num_styles,), name="style")
+        strength = keras.Input(shape=(1,), name="strength")
+        photo = layers.Identity(name="photo")(images)
+        offsets = layers.Conv2D(
+            len(MAP_NAMES), 1, kernel_initializer="zeros", trainable=False, name="filter_maps"
+        )(photo)
+        outputs = blend_by_strength(photo, styled([photo, offsets, style]), strength)
+        super().__init__(inputs=[images, style, strength], outputs=outputs, name=name, **kwargs)
+        self._remember_config(
+            num_styles=num_styles, radii=list(styled.radii), setting_rate=styled.setting_rate
+        )
+
+    def filter_settings(self, slot):
+        """The learned settings of style slot `slot` (`PhotoFilter.settings`)."""
+        return self.get_layer("styled").settings(slot)

@@ -355,6 +355,24 @@ def _multistyle_multitask(image_size, filters, styles, seed):
     return _multistyle(image_size, filters, styles, seed, multitask=True)
 
 
+def _multistyle_filter(image_size, filters, styles, seed):
+    from keras_styletransfer.models.discriminators import PatchGANDiscriminator
+    from keras_styletransfer.models.filters import StyleFilterGenerator
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
+
+    # `cut_filter`'s learned photo filter with a row of settings per style, judged by a patch
+    # map per domain (StarGAN v2's discriminator). No cycle: a filter cannot undo its
+    # outlines, and it keeps the photo's content by construction.
+    domains = len(styles) + 1
+    return MultiStyleGAN(
+        StyleFilterGenerator(num_styles=domains, name="g"),
+        PatchGANDiscriminator(num_layers=2, filters=filters, num_outputs=domains, name="d"),
+        style_names=list(styles),
+        cycle_weight=0.0,
+        seed=seed,
+    )
+
+
 # The restoration preset's weight of each task's squared error (`style_weights`): the inverse
 # of the degraded inputs' mean squared error on the training crops (64 px, seed 0, on
 # [-1, 1]: colourise 0.0525, denoise 0.0202, sr2 0.00585, sr4 0.0207, deblur 0.0169), relative
@@ -549,6 +567,14 @@ TRANSLATION_PRESETS = {
             "PatchGAN map per style and for photos, an R1 penalty of 10, cycle weight 1, resize "
             "upsampling",
             builder=_multistyle_multitask,
+        ),
+        TranslationPreset(
+            name="multistyle_filter",
+            family="multistyle",
+            description="one learned photo filter per style (`StyleFilterGenerator`: "
+            "cut_filter's operators, a row of settings per style, blended by strength) and "
+            "StarGAN v2's discriminator (a PatchGAN map per style and for photos), no cycle",
+            builder=_multistyle_filter,
         ),
         TranslationPreset(
             name="multistyle_paired",

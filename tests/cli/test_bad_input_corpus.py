@@ -170,7 +170,7 @@ CLI_ROWS = [
     (
         "train-style-preset-of-another-family",
         lambda c: ["train-style", "--family", "cut", "--preset", "cyclegan_resnet6"],
-        "--family cut takes: cut, cut_operators, cut_residual, cut_filter",
+        "--family cut takes: cut, cut_filter, cut_operators, cut_residual",
         False,
     ),
     (

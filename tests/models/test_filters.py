@@ -12,6 +12,7 @@ from keras_styletransfer.models.filters import (
     MAP_NAMES,
     FilterGenerator,
     PhotoFilter,
+    StyleFilterGenerator,
     edge_magnitude,
     guided_smoothing,
 )
@@ -28,7 +29,9 @@ def _photo(height=40, width=52, seed=0):
 def _set(layer, **logits):
     """Put the layer's global settings at these logits (in the settings' own units)."""
     for name, value in logits.items():
-        getattr(layer, name).assign(np.asarray(value, "float32") / layer.setting_rate)
+        weight = getattr(layer, name)
+        row = np.reshape(np.asarray(value, "float32"), (1, -1)) / layer.setting_rate
+        weight.assign(np.broadcast_to(row, weight.shape))
 
 
 OFF = {"mix": [60.0, -60.0, -60.0], "grey": -60.0, "ink": -60.0, "light": -60.0}
@@ -275,3 +278,83 @@ def test_a_cut_filter_run_trains_scores_explains_and_exports_any_size(tmp_path, 
     np.testing.assert_allclose(
         served_output.numpy(), result.model.generator(photo).numpy(), atol=1e-5
     )
+
+
+def _row(layer, slot, **logits):
+    """Put one style slot's settings at these logits."""
+    for name, value in logits.items():
+        weight = getattr(layer, name)
+        values = weight.numpy()
+        values[slot] = np.reshape(np.asarray(value, "float32"), (-1,)) / layer.setting_rate
+        weight.assign(values)
+
+
+def test_a_style_filter_generator_holds_one_filter_per_style_blended_and_weakened():
+    generator = StyleFilterGenerator(num_styles=3)
+    styled = generator.get_layer("styled")
+    assert isinstance(styled, PhotoFilter) and styled.slots == 3
+    photo = _photo()
+    image = photo[None] * 2 - 1
+
+    def render(style, strength=1.0):
+        inputs = {
+            "image": image,
+            "style": np.array([style], "float32"),
+            "strength": np.array([[strength]], "float32"),
+        }
+        return (generator(inputs).numpy()[0] + 1) / 2
+
+    # Untrained, every style is nearly the photo.
+    assert np.abs(render([1, 0, 0]) - photo).mean() < 0.01
+    # Slot 0 greys, slot 1 lightens half way, slot 2 (the photo) does nothing.
+    _row(styled, 0, **{**OFF, "grey": 60.0})
+    _row(styled, 1, **{**OFF, "light": 0.0})
+    _row(styled, 2, **OFF)
+    luminance = np.repeat((photo @ np.array([0.299, 0.587, 0.114], "float32"))[..., None], 3, -1)
+    np.testing.assert_allclose(render([1, 0, 0]), luminance, atol=1e-5)
+    np.testing.assert_allclose(render([0, 1, 0]), (1 + photo) / 2, atol=1e-5)
+    np.testing.assert_allclose(render([0, 0, 1]), photo, atol=1e-5)
+    # A blend mixes the settings' logits: half of slot 1's light logit (0) and slot 2's (-60)
+    # is -30, so a quarter of a blend of lightening would be wrong; the result is the photo.
+    np.testing.assert_allclose(render([0, 0.5, 0.5]), photo, atol=1e-5)
+    np.testing.assert_allclose(render([0.5, 0.5, 0]), render([0.5, 0.5, 0]), atol=0)
+    single = PhotoFilter()
+    single.build(None)
+    _set(single, **{**OFF, "grey": 0.0, "light": -30.0})  # the logits' mean of slots 0 and 1
+    zeros = np.zeros((1, *photo.shape[:2], len(MAP_NAMES)), "float32")
+    np.testing.assert_allclose(render([0.5, 0.5, 0]), _filtered(single, photo, zeros), atol=1e-5)
+    # Strength: 0 is the input exactly, 0.5 half way to the style.
+    np.testing.assert_array_equal(render([1, 0, 0], 0.0), (image[0] + 1) / 2)
+    np.testing.assert_allclose(render([1, 0, 0], 0.5), (photo + luminance) / 2, atol=1e-5)
+    assert generator.filter_settings(0)["grey"] == pytest.approx(1.0)
+    assert generator.filter_settings(2)["grey"] < 1e-6
+
+
+def test_the_multistyle_filter_preset_trains_each_style_s_filter():
+    from keras_styletransfer.models.multistyle import MultiStyleGAN
+    from keras_styletransfer.models.presets import get_translation_preset
+    from tests.models import test_models as contract
+
+    styles = ("pencil", "watercolour")
+    model = get_translation_preset("multistyle_filter").build(16, 4, styles, seed=0)
+    assert isinstance(model, MultiStyleGAN) and model.multitask and model.cycle_weight == 0.0
+    assert isinstance(model.generator, StyleFilterGenerator)
+    rng = np.random.default_rng(0)
+    pictures = [rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32") for _ in range(2)]
+    data = (*pictures, np.array([0, 1, 0, 1], "int32"))
+    models = {"multistyle": (model, data)}
+    contract.test_every_family_keeps_the_model_contract("multistyle", models)
+    contract.test_every_family_config_round_trips_through_the_generic_config("multistyle", models)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
+    styled = model.generator.get_layer("styled")
+    before = styled.mix.numpy() * styled.setting_rate  # logits, a row per slot
+    dataset = tf.data.Dataset.from_tensor_slices(data).batch(2).repeat()
+    history = model.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["g_loss"]).all()
+    moved = np.abs(styled.mix.numpy() * styled.setting_rate - before).max(axis=1)
+    # Each style's row moved by Adam's step (2e-4 x the rate of 100, 4 steps); the photo
+    # slot, never rendered to here (no cycle), did not.
+    assert moved[0] > 0.01 and moved[1] > 0.01 and moved[2] == 0.0

@@ -226,6 +226,7 @@ def test_translation_presets_build_todays_architectures_uncompiled():
         "cyclegan_resnet3",
         "multistyle",
         "multistyle_multitask",  # not a default (tests/models/test_translation_wrappers.py)
+        "multistyle_filter",  # tests/models/test_filters.py
         "multistyle_paired",
         "cut",
         "cut_operators",  # not a default: `TranslationConfig.preset` (tests/models/test_cut.py)
