@@ -326,11 +326,30 @@ def train_and_score(family, styles, budget_seconds, args, variant, step_times):
                 for s in weaker
             }
         entry["scoring_seconds"] = scoring
+        settings = learned_filter(model, style, styles)
+        if settings is not None:
+            entry["filter_settings"] = settings
         if args.previews:
             entry["preview"] = write_preview(
                 model, data, style, family, variant, args.previews, weaker
             )
     return entries
+
+
+def learned_filter(model, style, styles):
+    """A learned filter's settings for `style` (`FilterGenerator`, `StyleFilterGenerator`),
+    rounded for the JSON; None for other generators."""
+    generator = model.primary_generator()
+    if not hasattr(generator, "filter_settings"):
+        return None
+    if hasattr(generator, "style_count"):
+        settings = generator.filter_settings(list(styles).index(style))
+    else:
+        settings = generator.filter_settings()
+    return {
+        key: [round(v, 4) for v in value] if isinstance(value, list) else round(value, 4)
+        for key, value in settings.items()
+    }
 
 
 def reference_outputs(photos, truths):

@@ -95,9 +95,10 @@ def add_command(commands):
         "--preset",
         default="",
         help="a model preset of the family instead of its default (see `presets`), e.g. "
-        "cut_operators (a CUT whose generator edits the photo; best measured on pencil and oil) "
-        "or cut_residual (starts as the photo, R1 on D; best measured on watercolour), "
-        "multistyle_multitask (StarGAN v2's discriminator, a patch map per style)",
+        "cut_filter (a CUT whose generator is a learned photo filter: smoothing, outlines, "
+        "grey, paper, a colour grade), cut_operators (a CUT whose generator edits the photo), "
+        "cut_residual (starts as the photo, R1 on D), multistyle_filter (a learned filter per "
+        "style) or multistyle_multitask (StarGAN v2's discriminator, a patch map per style)",
     )
     parser.set_defaults(handler=run)
     return parser

@@ -432,6 +432,20 @@ def test_every_family_config_round_trips_through_the_generic_config(family, fami
     assert type(rebuilt) is type(model) and rebuilt.get_config() == config
 
 
+def check_preset_contract(model):
+    """The model contract and the generic config round trip for one preset's image-to-image
+    model (CUT / CycleGAN: a batch of photos and paintings; MultiStyleGAN: with style
+    indices), as the family fixtures are checked."""
+    rng = np.random.default_rng(0)
+    data = tuple(rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32") for _ in range(2))
+    if model.family == "multistyle":
+        data = (*data, np.array([0, 1, 0, 1], "int32"))
+    models = {model.family: (model, data)}
+    test_every_family_keeps_the_model_contract(model.family, models)
+    test_every_family_config_round_trips_through_the_generic_config(model.family, models)
+    return data
+
+
 @pytest.mark.slow
 def test_a_fresh_process_loads_every_family_after_importing_the_package(family_models, tmp_path):
     import os
