@@ -1,4 +1,4 @@
-"""A generator that learns a photo filter: a few global settings, modulated per pixel.
+"""A generator that learns a photo filter: a dozen global settings, optionally per pixel.
 
 The unpaired generators elsewhere (`ResnetGenerator`, its `residual` and `operators` heads) have
 hundreds of thousands of weights that the discriminator's gradient must move together; on a CPU
@@ -8,10 +8,11 @@ colour grade, paper showing through. `FilterGenerator` is such a filter with its
 learned: edge-preserving smoothing (a self-guided filter, He et al. 2013, at two radii),
 outlines (darkening by the smoothed image's Sobel gradient magnitude, the rule of OpenCV's
 `stylization`), greying, lightening and a per-channel colour grade, each a global setting that
-a small full-resolution network may raise or lower per pixel. The idea of a generator made of
-differentiable photo operators trained adversarially from unpaired examples is that of
-"Exposure" (Hu et al., 2018) and of the white-box cartoon representations (Wang and Yu, 2020),
-which put a guided filter in the generator.
+a small full-resolution network may optionally raise or lower per pixel (off by default: on
+watercolour it brought back the texture inking, benchmarks/README.md). The idea of a
+generator made of differentiable photo operators trained adversarially from unpaired examples
+is that of "Exposure" (Hu et al., 2018) and of the white-box cartoon representations (Wang
+and Yu, 2020), which put a guided filter in the generator.
 
 Under Adam a weight moves by about the learning rate a step, so a setting stored as itself
 would take thousands of steps to travel one unit. Each global setting is therefore used as
