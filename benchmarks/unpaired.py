@@ -30,9 +30,13 @@ The machine is shared: compare figures from one invocation (the load averages ar
 penalty on D, `CUT(r1_weight=...)`; `downsamplings`: the
 generators' stride-2 stages, 0 for full resolution throughout; `operators` (1: generators that
 edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`);
-for multistyle only `operators`, `r1_weight`, `cycle_weight`, `upsampling` and `multitask`
+`filter` (CUT: a learned photo filter, `FilterGenerator(filters=N)`, 0 for its global
+settings alone; `setting_rate`);
+for multistyle only `operators`, `r1_weight`, `cycle_weight`, `upsampling`, `multitask`
 (1: StarGAN v2's discriminator, a PatchGAN map per domain,
-`PatchGANDiscriminator(num_outputs=...)`, instead of the pooled one));
+`PatchGANDiscriminator(num_outputs=...)`, instead of the pooled one), `filter` (1: a learned
+filter per style, `StyleFilterGenerator`) and `identity_weight` (|G(y, t) - y| on the style
+images, `MultiStyleGAN(identity_weight=...)`));
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -64,6 +68,7 @@ NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight", "mu
 NETWORK_KEYS += ("filter", "setting_rate")
 # What `--variant` may change in a multi-style network.
 MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight", "upsampling", "filter")
+MULTISTYLE_KEYS += ("identity_weight",)
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -204,6 +209,7 @@ def build_model(config, variant):
                 style_names=list(config.styles),
                 r1_weight=network_changes.get("r1_weight", 0.0),
                 cycle_weight=network_changes.get("cycle_weight", 10.0),
+                identity_weight=network_changes.get("identity_weight", 0.0),
                 seed=config.seed,
             )
         else:

@@ -7,7 +7,9 @@ the styles users bring are filters: smoothing that keeps edges, dark outlines, l
 colour grade, paper showing through. `FilterGenerator` is such a filter with its settings
 learned: edge-preserving smoothing (a self-guided filter, He et al. 2013, at two radii),
 outlines (darkening by the smoothed image's Sobel gradient magnitude, the rule of OpenCV's
-`stylization`), greying, lightening and a per-channel colour grade, each a global setting that
+`stylization`), a pencil shading (grey, darker where the photo's edges are dense: a smooth
+stand-in for OpenCV's `pencilSketch`), greying, lightening and a per-channel colour grade,
+each a global setting that
 a small full-resolution network may optionally raise or lower per pixel (off by default: on
 watercolour it brought back the texture inking, benchmarks/README.md). The idea of a
 generator made of differentiable photo operators trained adversarially from unpaired examples
@@ -47,6 +49,12 @@ _START = {
     "grey": -6.0,
     "ink": -6.0,
     "light": -6.0,
+    "sketch": -6.0,
+    # OpenCV's `pencilSketch` defaults (sigma_s 60, sigma_r 0.07, shade factor 0.02) in
+    # `pencil_shading`'s terms: edge_scale = sigma_s / sigma_r, shade = shade factor x the
+    # window of its first pass (2 sqrt(3) x 52.4 pixels).
+    "log_shade": math.log(0.02 * 2 * math.sqrt(3) * 60 * math.sqrt(3) * 4 / math.sqrt(63)),
+    "log_edge_scale": math.log(60 / 0.07),
 }
 
 
@@ -82,6 +90,26 @@ def edge_magnitude(images):
     return tf.reduce_sum(magnitude, -1, keepdims=True)
 
 
+def pencil_shading(images, shade, edge_scale, radius=1):
+    """A grey pencil shading `(batch, h, w, 1)` in [0, 1]: white where the image is flat, darker
+    where its edges are dense.
+
+    OpenCV's `pencilSketch` counts, along each row and each column, the pixels within a fixed
+    distance of the domain transform (one unit a pixel plus `sigma_s / sigma_r` times the L1
+    colour step): few where steps are dense, so those pixels turn dark. Here the count is
+    estimated from the mean step over a (2 radius + 1)^2 window, `1 / (1 + edge_scale *
+    mean_step)`, and the shading is `shade` times its sum over the two directions, clipped.
+    Forward differences (0 at the first row and column); any size.
+    """
+    across = tf.reduce_sum(tf.abs(images[:, :, 1:] - images[:, :, :-1]), -1, keepdims=True)
+    down = tf.reduce_sum(tf.abs(images[:, 1:] - images[:, :-1]), -1, keepdims=True)
+    across = tf.pad(across, [[0, 0], [0, 0], [1, 0], [0, 0]])
+    down = tf.pad(down, [[0, 0], [1, 0], [0, 0], [0, 0]])
+    count = 1.0 / (1.0 + edge_scale * box_mean(across, radius))
+    count += 1.0 / (1.0 + edge_scale * box_mean(down, radius))
+    return tf.clip_by_value(shade * count, 0.0, 1.0)
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PhotoFilter(layers.Layer):
     """A differentiable photo filter with learned global settings, called on `[images, offsets]`.
@@ -89,15 +117,19 @@ class PhotoFilter(layers.Layer):
     `images` (batch, height, width, 3) in [-1, 1]; `offsets` (same height and width,
     `len(MAP_NAMES)` channels) are added to the global settings' logits pixel by pixel (zeros:
     the global filter alone). In [0, 1] units, with `w` the softmax of keep / smooth_small /
-    smooth_large and `g`, `k`, `l` the sigmoid, softplus and sigmoid of grey / ink / light:
+    smooth_large and `g`, `p`, `k`, `l` the sigmoid, sigmoid, softplus and sigmoid of grey /
+    sketch / ink / light:
 
         base = w_0 * photo + w_1 * guided(photo, radii[0]) + w_2 * guided(photo, radii[1])
         base = base + g * (luminance(base) - base)           # less colour
+        base = base + p * (pencil_shading(photo) - base)     # pencil (with `sketch`)
         base = base * (1 - k * edge_magnitude(base))          # outlines
         base = base * exp(gain) + bias                        # colour grade, per channel
         out  = 1 - (1 - base) * (1 - l)                       # paper
 
-    clipped to [0, 1] and mapped back to [-1, 1]. The guided filters share one learned eps.
+    clipped to [0, 1] and mapped back to [-1, 1]. The guided filters share one learned eps;
+    the pencil shading learns its `shade` and `edge_scale` (starting at OpenCV's
+    `pencilSketch` defaults) and is a global setting only (no per-pixel offset).
 
     With `slots` > 1 the layer holds one row of settings per style slot and is called on
     `[images, offsets, style]`, `style` (batch, slots) weights: each image's settings are its
@@ -108,9 +140,11 @@ class PhotoFilter(layers.Layer):
         setting_rate: float. The global settings are `setting_rate * weight`, so Adam moves
             them `setting_rate` times faster than other weights. Defaults to 100.
         slots: int. Rows of settings (style slots). Defaults to 1.
+        sketch: bool. Include the pencil shading. Defaults to False here (a filter saved
+            before it existed has no such settings); the generators turn it on.
     """
 
-    def __init__(self, radii=(2, 6), setting_rate=100.0, slots=1, **kwargs):
+    def __init__(self, radii=(2, 6), setting_rate=100.0, slots=1, sketch=False, **kwargs):
         super().__init__(**kwargs)
         radii = tuple(radii)
         if len(radii) != 2:
@@ -118,6 +152,7 @@ class PhotoFilter(layers.Layer):
         self.radii = tuple(check_int(r, "radii", low=1) for r in radii)
         self.setting_rate = check_positive_number(setting_rate, "setting_rate")
         self.slots = check_int(slots, "slots", low=1)
+        self.sketch = bool(sketch)
 
     def build(self, input_shape):
         rate = self.setting_rate
@@ -137,6 +172,10 @@ class PhotoFilter(layers.Layer):
         self.light = setting("light", _START["light"])
         self.gain = setting("gain", (0.0, 0.0, 0.0), 3)
         self.bias = setting("bias", (0.0, 0.0, 0.0), 3)
+        if self.sketch:
+            self.sketch_mix = setting("sketch", _START["sketch"])
+            self.log_shade = setting("log_shade", _START["log_shade"])
+            self.log_edge_scale = setting("log_edge_scale", _START["log_edge_scale"])
 
     def _row(self, weight, style):
         """A setting's logits for each image, `(batch, 1, 1, width)`: its slots' rows mixed by
@@ -154,7 +193,7 @@ class PhotoFilter(layers.Layer):
             return rate * weight[slot]
 
         mix = tf.nn.softmax(row(self.mix)).numpy()
-        return {
+        found = {
             "keep": float(mix[0]),
             "smooth_small": float(mix[1]),
             "smooth_large": float(mix[2]),
@@ -165,6 +204,11 @@ class PhotoFilter(layers.Layer):
             "gain": [float(v) for v in tf.exp(row(self.gain)).numpy()],
             "bias": [float(v) for v in row(self.bias).numpy()],
         }
+        if self.sketch:
+            found["sketch"] = float(tf.sigmoid(row(self.sketch_mix))[0])
+            found["shade"] = float(tf.exp(row(self.log_shade))[0])
+            found["edge_scale"] = float(tf.exp(row(self.log_edge_scale))[0])
+        return found
 
     def call(self, inputs):
         images, offsets = (tf.cast(t, tf.float32) for t in inputs[:2])
@@ -182,6 +226,13 @@ class PhotoFilter(layers.Layer):
         grey = tf.sigmoid(self._row(self.grey, style) + offsets[..., 3:4])
         luminance = tf.reduce_sum(base * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
         base += grey * (luminance - base)
+        if self.sketch:
+            pencil = pencil_shading(
+                photo,
+                tf.exp(self._row(self.log_shade, style)),
+                tf.exp(self._row(self.log_edge_scale, style)),
+            )
+            base += tf.sigmoid(self._row(self.sketch_mix, style)) * (pencil - base)
         ink = tf.nn.softplus(self._row(self.ink, style) + offsets[..., 4:5])
         base *= tf.clip_by_value(1.0 - ink * edge_magnitude(base), 0.0, 1.0)
         base = base * tf.exp(self._row(self.gain, style)) + self._row(self.bias, style)
@@ -198,6 +249,7 @@ class PhotoFilter(layers.Layer):
             "radii": list(self.radii),
             "setting_rate": self.setting_rate,
             "slots": self.slots,
+            "sketch": self.sketch,
         }
 
 
@@ -217,6 +269,7 @@ class FilterGenerator(GraphModel):
             alone, which scored far better on watercolour (benchmarks/README.md).
         num_layers: int. Its 3x3 convolutions. Defaults to 3.
         radii, setting_rate: as `PhotoFilter`. Default to (2, 6) and 100.
+        sketch: bool. Include `PhotoFilter`'s pencil shading. Defaults to True.
         name: str. Defaults to "filter_generator".
     """
 
@@ -226,12 +279,15 @@ class FilterGenerator(GraphModel):
         num_layers=3,
         radii=(2, 6),
         setting_rate=100.0,
+        sketch=True,
         name="filter_generator",
         **kwargs,
     ):
         filters = check_int(filters, "filters", low=0)
         num_layers = check_int(num_layers, "num_layers", low=1)
-        to_image = PhotoFilter(radii=radii, setting_rate=setting_rate, name="to_image")
+        to_image = PhotoFilter(
+            radii=radii, setting_rate=setting_rate, sketch=sketch, name="to_image"
+        )
         images = keras.Input(shape=(None, None, 3), name="image")
         photo = layers.Identity(name="photo")(images)
         x = photo
@@ -259,7 +315,13 @@ class FilterGenerator(GraphModel):
             num_layers=num_layers,
             radii=list(to_image.radii),
             setting_rate=to_image.setting_rate,
+            sketch=to_image.sketch,
         )
+
+    @classmethod
+    def from_config(cls, config):
+        # Saved before the pencil shading existed: a filter without it.
+        return cls(**{"sketch": False, **config})
 
     def filter_settings(self):
         """The learned global settings (`PhotoFilter.settings`)."""
@@ -291,15 +353,22 @@ class StyleFilterGenerator(StyleSlots, GraphModel):
     Args:
         num_styles: int. Style slots (a MultiStyleGAN's styles plus the content domain).
         radii, setting_rate: as `PhotoFilter`. Default to (2, 6) and 100.
+        sketch: bool. Include `PhotoFilter`'s pencil shading. Defaults to True.
         name: str. Defaults to "style_filter_generator".
     """
 
     def __init__(
-        self, num_styles, radii=(2, 6), setting_rate=100.0, name="style_filter_generator", **kwargs
+        self,
+        num_styles,
+        radii=(2, 6),
+        setting_rate=100.0,
+        sketch=True,
+        name="style_filter_generator",
+        **kwargs,
     ):
         num_styles = check_int(num_styles, "num_styles", low=1)
         styled = PhotoFilter(
-            radii=radii, setting_rate=setting_rate, slots=num_styles, name="styled"
+            radii=radii, setting_rate=setting_rate, slots=num_styles, sketch=sketch, name="styled"
         )
         images = keras.Input(shape=(None, None, 3), name="image")
         style = keras.Input(shape=(num_styles,), name="style")
@@ -311,8 +380,16 @@ class StyleFilterGenerator(StyleSlots, GraphModel):
         outputs = blend_by_strength(photo, styled([photo, offsets, style]), strength)
         super().__init__(inputs=[images, style, strength], outputs=outputs, name=name, **kwargs)
         self._remember_config(
-            num_styles=num_styles, radii=list(styled.radii), setting_rate=styled.setting_rate
+            num_styles=num_styles,
+            radii=list(styled.radii),
+            setting_rate=styled.setting_rate,
+            sketch=styled.sketch,
         )
+
+    @classmethod
+    def from_config(cls, config):
+        # Saved before the pencil shading existed: a filter without it.
+        return cls(**{"sketch": False, **config})
 
     def filter_settings(self, slot):
         """The learned settings of style slot `slot` (`PhotoFilter.settings`)."""

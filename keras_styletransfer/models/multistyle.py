@@ -67,6 +67,11 @@ class MultiStyleGAN(AdversarialModel):
         loss: str. Adversarial loss name. Defaults to "least_squares".
         style_weight: float. lambda_cls (StarGAN's discriminator only). Defaults to 1.
         cycle_weight: float. lambda_rec. Defaults to 10.
+        identity_weight: float. Weight of an identity term, |G(y, t, 1) - y| on every style
+            image y of style t (CycleGAN's identity loss, logged as `identity_loss`): a
+            painting rendered in its own style should come back unchanged, which keeps a style's
+            colours and contrast where the discriminator alone would let them drift. Defaults
+            to 0 (off).
         r1_weight: float. gamma of an R1 penalty on D's real images, photos and paintings
             (`losses.r1_penalty`, on D's verdict: the mean patch logit of the image's own
             domain, or the adversarial logit), logged as `d_r1_penalty`. Defaults to 0 (off).
@@ -90,6 +95,7 @@ class MultiStyleGAN(AdversarialModel):
         style_weight=1.0,
         cycle_weight=10.0,
         r1_weight=0.0,
+        identity_weight=0.0,
         explanation_guidance=0.0,
         locality_weight=0.0,
         seed=None,
@@ -141,11 +147,13 @@ class MultiStyleGAN(AdversarialModel):
         self.style_weight = check_weight(style_weight, "style_weight")
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
         self.r1_weight = check_weight(r1_weight, "r1_weight")
+        self.identity_weight = check_weight(identity_weight, "identity_weight")
         names = ["g_loss", "g_adversarial_loss", "g_style_loss", "cycle_loss", "d_loss"]
         names += ["d_adversarial_loss", "d_style_loss", "d_style_accuracy", "g_style_accuracy"]
         if self.multitask:  # no classifier, so no classification losses
             names = [n for n in names if n not in ("g_style_loss", "d_style_loss")]
-        self._make_trackers(names + (["d_r1_penalty"] if self.r1_weight else []))
+        names += ["d_r1_penalty"] if self.r1_weight else []
+        self._make_trackers(names + (["identity_loss"] if self.identity_weight else []))
         self.built = True
 
     family = "multistyle"
@@ -298,7 +306,7 @@ class MultiStyleGAN(AdversarialModel):
         terms["d_loss"] = terms["d_adversarial_loss"] + self.style_weight * terms["d_style_loss"]
         return terms
 
-    def generator_terms(self, content, indices, fake, training):
+    def generator_terms(self, content, indices, fake, training, styled=None):
         def judge(images):  # D's verdict in inference mode, for the explanation options
             return self._verdict(images, indices, False)
 
@@ -323,12 +331,16 @@ class MultiStyleGAN(AdversarialModel):
         terms["g_loss"] = (
             terms["g_adversarial_loss"] + style_term + self.cycle_weight * terms["cycle_loss"]
         )
+        if self.identity_weight and styled is not None:
+            same = self.render(styled, indices, 1.0, training=training)
+            terms["identity_loss"] = gan_losses.l1_loss(styled, same)
+            terms["g_loss"] += self.identity_weight * terms["identity_loss"]
         return self._add_locality(terms, judge, content, fake)
 
     def compute_losses(self, content, styled, indices, training=False):
         fake = self.render(content, indices, 1.0, training=training)
         terms = self.discriminator_terms(content, styled, indices, fake, training)
-        terms.update(self.generator_terms(content, indices, fake, training))
+        terms.update(self.generator_terms(content, indices, fake, training, styled))
         return terms
 
     def train_step(self, data):
@@ -337,14 +349,14 @@ class MultiStyleGAN(AdversarialModel):
         # 3. Update D alone: photos and style images real, renders (detached) fake; classify
         #    every real image's domain.
         # 4. With D's statistics saved, update G alone on the updated D's verdict, D's style
-        #    classification of the render as t, and the cycle |G(G(x, t), photo) - x|; put D's
-        #    statistics back.
+        #    classification of the render as t, the cycle |G(G(x, t), photo) - x| and (with
+        #    `identity_weight`) |G(y, t) - y|; put D's statistics back.
         self._require_compiled()
         content, styled, indices = _unpack_styled(data)
         terms, _ = self._discriminator_then_generator_step(
             lambda: self.render(content, indices, 1.0, training=True),
             lambda fake: self.discriminator_terms(content, styled, indices, fake, True),
-            lambda fake: self.generator_terms(content, indices, fake, True),
+            lambda fake: self.generator_terms(content, indices, fake, True, styled),
         )
         return self._update_trackers(terms)
 

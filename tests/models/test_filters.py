@@ -15,6 +15,7 @@ from keras_styletransfer.models.filters import (
     StyleFilterGenerator,
     edge_magnitude,
     guided_smoothing,
+    pencil_shading,
 )
 from tests.testing import keras_round_trip
 
@@ -35,6 +36,7 @@ def _set(layer, **logits):
 
 
 OFF = {"mix": [60.0, -60.0, -60.0], "grey": -60.0, "ink": -60.0, "light": -60.0}
+OFF_SKETCH = {**OFF, "sketch_mix": -60.0}  # the generators' filters have the pencil shading
 
 
 def _filtered(layer, photo, offsets=None):
@@ -129,6 +131,75 @@ def test_the_ink_setting_at_one_on_an_edge_preserving_smoothing_is_opencv_s_styl
     assert np.abs(smooth.astype("float32") - styled).mean() > 10  # the outlines matter
 
 
+def _ssim(a, b):
+    from skimage.metrics import structural_similarity
+
+    return structural_similarity(a, b, channel_axis=-1, data_range=1.0)
+
+
+def test_the_pencil_shading_at_opencv_s_settings_draws_opencv_s_pencil_sketch():
+    # Our "pencil" style is OpenCV's `pencilSketch` (shade factor 0.05); the shading estimates
+    # its domain-transform counts from local mean colour steps. On real photos (64 px, as the
+    # unpaired benchmark trains) it is far closer to the sketch than a blank page or the photo.
+    from keras_styletransfer.data.offline_photos import load_photo
+    from keras_styletransfer.data.styles import pencil_sketch
+
+    for name in ("chelsea", "grace_hopper", "flower"):
+        photo = load_photo(name)
+        photo = cv2.resize(photo, (64, 64 * photo.shape[0] // photo.shape[1]), cv2.INTER_AREA)
+        sketch = pencil_sketch(photo).astype("float32") / 255
+        values = tf.constant(photo[None].astype("float32") / 255)
+        window = 2 * np.sqrt(3) * 60 * np.sqrt(3) * 4 / np.sqrt(63)  # its first pass
+        shaded = pencil_shading(values, 0.05 * window, 60 / 0.07)[0].numpy()
+        ours = np.repeat(shaded, 3, -1)
+        white = np.ones_like(sketch)
+        grey = np.repeat((photo @ np.array([0.299, 0.587, 0.114]))[..., None] / 255, 3, -1)
+        assert _ssim(ours, sketch) > max(_ssim(white, sketch), _ssim(grey, sketch)) + 0.15, name
+        # As much of the page dark as in the sketch (92% of the cat's fur, half of a portrait).
+        assert abs((ours < 0.5).mean() - (sketch < 0.5).mean()) < 0.15, name
+    # Any size; a flat image is a blank page.
+    for shape in ((1, 1, 1, 3), (1, 5, 1, 3), (2, 9, 31, 3)):
+        np.testing.assert_array_equal(pencil_shading(tf.fill(shape, 0.4), 9.0, 857.0), 1.0)
+
+
+def test_the_sketch_setting_mixes_in_the_pencil_shading_it_reports():
+    photo = _photo()
+    layer = PhotoFilter(sketch=True)
+    layer.build(None)
+    _set(layer, **OFF_SKETCH)
+    np.testing.assert_allclose(_filtered(layer, photo), photo, atol=1e-5)
+    _set(layer, sketch_mix=0.0, log_shade=np.log(9.0), log_edge_scale=np.log(857.0))
+    shaded = pencil_shading(tf.constant(photo[None]), 9.0, 857.0)[0].numpy()
+    np.testing.assert_allclose(_filtered(layer, photo), (photo + shaded) / 2, atol=1e-5)
+    found = layer.settings()
+    assert found["sketch"] == pytest.approx(0.5)
+    assert found["shade"] == pytest.approx(9.0, rel=1e-4)
+    assert found["edge_scale"] == pytest.approx(857.0, rel=1e-4)
+    # Its settings learn: a plain loss towards the full shading moves all three.
+    wanted = tf.constant(np.repeat(shaded, 3, -1)[None] * 2 - 1)
+    _set(layer, sketch_mix=-2.0, log_shade=np.log(4.0), log_edge_scale=np.log(400.0))
+    zeros = tf.zeros((1, *photo.shape[:2], len(MAP_NAMES)))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(layer([tf.constant(photo[None] * 2 - 1), zeros]) - wanted))
+    names = [w.path.split("/")[-1] for w in layer.weights]
+    gradients = dict(zip(names, tape.gradient(loss, layer.weights), strict=True))
+    for name in ("sketch", "log_shade", "log_edge_scale"):
+        assert np.abs(gradients[name].numpy()).max() > 0, name
+
+
+def test_a_filter_generator_saved_before_the_pencil_shading_still_loads(tmp_path):
+    old = FilterGenerator(sketch=False)
+    config = old.get_config()
+    del config["sketch"]  # as written before the setting existed
+    restored = FilterGenerator.from_config(config)
+    restored.set_weights(old.get_weights())
+    assert "sketch" not in restored.filter_settings()
+    assert "sketch" in FilterGenerator().filter_settings()
+    style_config = StyleFilterGenerator(3, sketch=False).get_config()
+    del style_config["sketch"]
+    assert StyleFilterGenerator.from_config(style_config).get_layer("styled").sketch is False
+
+
 def test_global_settings_move_setting_rate_times_faster_under_adam():
     # Fit the global settings to a target filter (ink 1, some grey) by a plain loss at the
     # generators' learning rate: with the default rate the logits travel the 6 units there
@@ -187,6 +258,9 @@ def test_filter_generator_starts_at_the_photo_takes_any_size_and_keeps_its_setti
         "light",
         "gain",
         "bias",
+        "sketch",
+        "log_shade",
+        "log_edge_scale",
     }
     assert alone.nce_layers == ("photo",)
     assert generator.nce_layers == ("photo", "features1", "features2")
@@ -303,9 +377,9 @@ def test_a_style_filter_generator_holds_one_filter_per_style_blended_and_weakene
     # Untrained, every style is nearly the photo.
     assert np.abs(render([1, 0, 0]) - photo).mean() < 0.01
     # Slot 0 greys, slot 1 lightens half way, slot 2 (the photo) does nothing.
-    _row(styled, 0, **{**OFF, "grey": 60.0})
-    _row(styled, 1, **{**OFF, "light": 0.0})
-    _row(styled, 2, **OFF)
+    _row(styled, 0, **{**OFF_SKETCH, "grey": 60.0})
+    _row(styled, 1, **{**OFF_SKETCH, "light": 0.0})
+    _row(styled, 2, **OFF_SKETCH)
     luminance = np.repeat((photo @ np.array([0.299, 0.587, 0.114], "float32"))[..., None], 3, -1)
     np.testing.assert_allclose(render([1, 0, 0]), luminance, atol=1e-5)
     np.testing.assert_allclose(render([0, 1, 0]), (1 + photo) / 2, atol=1e-5)
@@ -316,9 +390,9 @@ def test_a_style_filter_generator_holds_one_filter_per_style_blended_and_weakene
     half_mixed = render([0, 0.5, 0.5])
     np.testing.assert_allclose(half_mixed, photo, atol=1e-5)
     assert np.abs(half_mixed - (photo + (1 + photo) / 2) / 2).max() > 0.05
-    single = PhotoFilter()
+    single = PhotoFilter(sketch=True)
     single.build(None)
-    _set(single, **{**OFF, "grey": 0.0, "light": -30.0})  # the logits' mean of slots 0 and 1
+    _set(single, **{**OFF_SKETCH, "grey": 0.0, "light": -30.0})  # the logits' mean of slots 0 and 1
     zeros = np.zeros((1, *photo.shape[:2], len(MAP_NAMES)), "float32")
     np.testing.assert_allclose(render([0.5, 0.5, 0]), _filtered(single, photo, zeros), atol=1e-5)
     # Strength: 0 is the input exactly, 0.5 half way to the style.

@@ -355,6 +355,25 @@ def test_multistyle_round_trip_and_clear_errors(tmp_path):
         model.train_on_batch((batch(1), batch(2)))
 
 
+def test_multistyle_identity_term_is_each_painting_rendered_in_its_own_style(tmp_path):
+    model = make_multistyle(identity_weight=3.0)
+    content, styled, indices = batch(1), batch(2), tf.constant([1, 0])
+    terms = model.compute_losses(content, styled, indices)
+    same = model.render(styled, indices).numpy()  # each painting through its own style's slot
+    expected = np.abs(same - styled.numpy()).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(terms["identity_loss"], expected, rtol=1e-5)
+    rest = terms["g_adversarial_loss"] + terms["g_style_loss"] + 10.0 * terms["cycle_loss"]
+    np.testing.assert_allclose(terms["g_loss"], rest + 3.0 * expected, rtol=1e-5)
+    assert "identity_loss" not in make_multistyle().compute_losses(content, styled, indices)
+    logs = model.train_on_batch((content, styled, indices), return_dict=True)
+    assert logs["identity_loss"] > 0
+    path = str(tmp_path / "identity.keras")
+    model.save(path)
+    assert keras.saving.load_model(path, safe_mode=False).identity_weight == 3.0
+    with pytest.raises(ValueError, match="identity_weight"):
+        make_multistyle(identity_weight=-1.0)
+
+
 def tiny_multitask_discriminator(domains):
     images = keras.Input((None, None, 3))
     x = keras.layers.Conv2D(4, 4, strides=2, padding="same", activation="relu")(images)
