@@ -27,14 +27,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/keras-styletransfer demo --run-dir saved_models/demo
 
+# Two worker processes (pytest-xdist): much of a test's time is single-threaded Python (tracing,
+# building models, subprocesses), so two share 2 cores well; `TEST_WORKERS=0` runs them in one.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -ra --durations=25
+	$(BIN)/python -m pytest -q -ra --durations=25 -n $(TEST_WORKERS) --dist worksteal
 
 # The edit loop: everything but the tests marked slow (about 3 minutes on 2 cores).
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -ra -m "not slow"
+	$(BIN)/python -m pytest -q -ra -m "not slow" -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
