@@ -530,7 +530,9 @@ def explain_edit(generator, discriminator=None, images=None, steps=32, style=Non
     generated = generate(found["generator"], images, style, found["style_names"])
     index = _style_index(style, found["style_names"], "the model")
     source = condition_for(found, images, index)
-    target = build_target("realness", discriminator=found["discriminator"], source=source)
+    target = build_target(
+        "realness", discriminator=found["discriminator"], source=source, style=index
+    )
     per_channel, check = integrated_gradients(
         target, generated, baseline=images, steps=steps, return_completeness=True
     )

@@ -139,7 +139,7 @@ class _AttributionCallback(keras.callbacks.Callback):
         style = _style_index(self.style, found["style_names"], "the model")
         generated = generate(generator, inputs, style)
         source = condition_for(found, inputs, style)
-        target = build_target("realness", discriminator=discriminator, source=source)
+        target = build_target("realness", discriminator=discriminator, source=source, style=style)
         maps = self.compute_maps(target, generated)
         scores = {
             f"{self.prefix}_concentration": concentration(maps),

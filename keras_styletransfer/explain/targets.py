@@ -315,18 +315,26 @@ def _discriminate(discriminator, images, condition):
 class RealnessTarget(Target):
     name = "realness"
 
-    def __init__(self, discriminator, condition=None):
+    def __init__(self, discriminator, condition=None, style_index=0):
         super().__init__([discriminator], condition)
-        self.discriminator = discriminator
+        self.discriminator, self.style_index = discriminator, int(style_index)
+
+    def _patch_map(self, images, condition):
+        """D's logits (batch, h, w, 1) or (batch, 1); for a multi-task D, those of the domain
+        `style_index` only: its maps are trained apart, so their mean would mean nothing."""
+        outputs = _discriminate(self.discriminator, images, condition)
+        if _is_multitask(self.discriminator):
+            return _domain_map(outputs, self.style_index)[..., None]
+        return _first_output(outputs)
 
     def score(self, images, condition):
-        return _per_image_mean(_first_output(_discriminate(self.discriminator, images, condition)))
+        return _per_image_mean(self._patch_map(images, condition))
 
 
 class RegionRealnessTarget(RealnessTarget):
     name = "region_realness"
 
-    def __init__(self, discriminator, mask, condition=None):
+    def __init__(self, discriminator, mask, condition=None, style_index=0):
         tf = _tf()
         mask = tf.convert_to_tensor(mask, tf.float32)
         if len(mask.shape) == 2:
@@ -338,13 +346,11 @@ class RegionRealnessTarget(RealnessTarget):
             condition = {**(condition or {}), "mask": mask}
         else:
             raise InputError(f"mask must be (H, W) or (batch, H, W); received {mask.shape}.")
-        super().__init__(discriminator, condition)
+        super().__init__(discriminator, condition, style_index)
 
     def score(self, images, condition):
         tf = _tf()
-        patch_map = tf.cast(
-            _first_output(_discriminate(self.discriminator, images, condition)), tf.float32
-        )
+        patch_map = tf.cast(self._patch_map(images, condition), tf.float32)
         if len(patch_map.shape) != 4:
             raise InputError(
                 f"region_realness needs a discriminator with a patch map (batch, h, w, 1); "
@@ -493,8 +499,9 @@ def build_target(
         generator: keras.Model, a (G, F) pair, or a wrapper (GAN, Pix2Pix, CycleGAN,
             MultiStyleGAN; its networks are picked). Defaults to None.
         discriminator: keras.Model or a wrapper. Defaults to None.
-        style: str or int. Style name (with a MultiStyleGAN) or index, for "style" and for
-            running a style generator. Defaults to the first style.
+        style: str or int. Style name (with a MultiStyleGAN) or index, for "style", for
+            running a style generator, and for the realness targets of a multi-task D (one
+            patch map per domain: the style's own map is read). Defaults to the first style.
         mask: array (H, W) or (batch, H, W). Region for "region_realness". Defaults to None.
         layer: str. Layer name ("network/layer" to choose the network) for "unit".
         unit: int. Channel of `layer` for "unit". Defaults to 0.
@@ -529,11 +536,15 @@ def build_target(
             f"target {name!r}: discriminator {discriminator_net.name!r} is conditional and "
             "judges [source, image]; pass source=... (the content images)."
         )
+    if name in ("realness", "region_realness") and _is_multitask(discriminator_net):
+        slots = int(discriminator_net.outputs[0].shape[-1])
+        if not 0 <= style_index < slots:
+            raise InputError(f"style index {style_index} out of range: valid 0..{slots - 1}.")
     if name == "realness":
-        return RealnessTarget(discriminator_net, condition)
+        return RealnessTarget(discriminator_net, condition, style_index)
     if name == "region_realness":
         return RegionRealnessTarget(
-            discriminator_net, _require(mask, "a mask (mask=...)", name), condition
+            discriminator_net, _require(mask, "a mask (mask=...)", name), condition, style_index
         )
     if name == "style":
         outputs = discriminator_net.outputs or []

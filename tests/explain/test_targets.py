@@ -73,6 +73,26 @@ def test_a_multi_task_discriminator_s_style_target_is_that_style_s_own_map():
     np.testing.assert_allclose(np.asarray(judged(x)), rendered[..., 2].mean(axis=(1, 2)), rtol=1e-5)
     with pytest.raises(InputError, match="out of range"):
         build_target("style", discriminator=discriminator, style=3)
+    # Realness, too, is judged on one domain's map (the first style's unless named): the maps
+    # are trained apart, so their mean is no verdict.
+    for style in (None, 1):
+        realness = build_target("realness", discriminator=discriminator, style=style)
+        expected = maps[..., style or 0].mean(axis=(1, 2))
+        np.testing.assert_allclose(np.asarray(realness(x)), expected, rtol=1e-5)
+    assert np.abs(expected - maps.mean(axis=(1, 2, 3))).max() > 1e-4  # not the mean of all
+    cells = np.zeros((8, 8), np.float32)
+    cells[:4] = 1.0
+    region = build_target(
+        "region_realness",
+        discriminator=discriminator,
+        style=2,
+        mask=np.kron(cells, np.ones((4, 4))),
+    )
+    np.testing.assert_allclose(
+        np.asarray(region(x)), maps[:, :4, :, 2].mean(axis=(1, 2)), rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(InputError, match="out of range"):
+        build_target("realness", discriminator=discriminator, style=3)
     restored = PatchGANDiscriminator.from_config(discriminator.get_config())
     assert restored.outputs[0].shape[-1] == 3
 
