@@ -31,12 +31,13 @@ penalty on D, `CUT(r1_weight=...)`; `downsamplings`: the
 generators' stride-2 stages, 0 for full resolution throughout; `operators` (1: generators that
 edit the photo with blurs, greying, darkening and lightening, `ResnetGenerator(operators=True)`);
 `filter` (CUT: a learned photo filter, `FilterGenerator(filters=N)`, 0 for its global
-settings alone; `setting_rate`);
+settings alone; `setting_rate`; `sketch` 1: its pencil shading,
+`PhotoFilter(sketch=True)`);
 for multistyle only `operators`, `r1_weight`, `cycle_weight`, `upsampling`, `multitask`
 (1: StarGAN v2's discriminator, a PatchGAN map per domain,
 `PatchGANDiscriminator(num_outputs=...)`, instead of the pooled one), `filter` (1: a learned
-filter per style, `StyleFilterGenerator`) and `identity_weight` (|G(y, t) - y| on the style
-images, `MultiStyleGAN(identity_weight=...)`));
+filter per style, `StyleFilterGenerator`; `sketch` as for CUT) and `identity_weight`
+(|G(y, t) - y| on the style images, `MultiStyleGAN(identity_weight=...)`));
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -65,10 +66,10 @@ PLAN_SPEEDUP = 0.6
 NETWORK_KEYS = ("blocks", "identity_weight", "cycle_weight", "pool_size", "upsampling", "residual")
 NETWORK_KEYS += ("nce_weight", "explanation_guidance", "locality_weight", "augment")
 NETWORK_KEYS += ("colour_weight", "downsamplings", "operators", "r1_weight", "multitask")
-NETWORK_KEYS += ("filter", "setting_rate")
+NETWORK_KEYS += ("filter", "setting_rate", "sketch")
 # What `--variant` may change in a multi-style network.
 MULTISTYLE_KEYS = ("operators", "multitask", "r1_weight", "cycle_weight", "upsampling", "filter")
-MULTISTYLE_KEYS += ("identity_weight",)
+MULTISTYLE_KEYS += ("identity_weight", "sketch")
 RUN_KEYS = ("learning_rate", "batch_size", "filters", "d_learning_rate_scale")
 RUN_KEYS += ("generator_average",)
 
@@ -158,6 +159,7 @@ def build_model(config, variant):
                 generator = FilterGenerator(
                     filters=int(network_changes["filter"]),
                     setting_rate=network_changes.get("setting_rate", 100.0),
+                    sketch=bool(network_changes.get("sketch", 0)),
                     name="g",
                 )
             else:
@@ -195,7 +197,9 @@ def build_model(config, variant):
             if network_changes.get("filter", 0):  # a learned filter per style
                 from keras_styletransfer.models.filters import StyleFilterGenerator
 
-                generator = StyleFilterGenerator(domains, name="g")
+                generator = StyleFilterGenerator(
+                    domains, sketch=bool(network_changes.get("sketch", 0)), name="g"
+                )
             else:
                 generator = StyleGenerator(
                     domains,

@@ -36,7 +36,7 @@ def _set(layer, **logits):
 
 
 OFF = {"mix": [60.0, -60.0, -60.0], "grey": -60.0, "ink": -60.0, "light": -60.0}
-OFF_SKETCH = {**OFF, "sketch_mix": -60.0}  # the generators' filters have the pencil shading
+OFF_SKETCH = {**OFF, "sketch_mix": -60.0}  # with the pencil shading (`sketch=True`)
 
 
 def _filtered(layer, photo, offsets=None):
@@ -187,15 +187,19 @@ def test_the_sketch_setting_mixes_in_the_pencil_shading_it_reports():
         assert np.abs(gradients[name].numpy()).max() > 0, name
 
 
-def test_a_filter_generator_saved_before_the_pencil_shading_still_loads(tmp_path):
-    old = FilterGenerator(sketch=False)
+def test_the_pencil_shading_is_opt_in_and_round_trips(tmp_path):
+    old = FilterGenerator()
     config = old.get_config()
     del config["sketch"]  # as written before the setting existed
     restored = FilterGenerator.from_config(config)
     restored.set_weights(old.get_weights())
     assert "sketch" not in restored.filter_settings()
-    assert "sketch" in FilterGenerator().filter_settings()
-    style_config = StyleFilterGenerator(3, sketch=False).get_config()
+    sketching = StyleFilterGenerator(3, sketch=True)
+    _row(sketching.get_layer("styled"), 1, sketch_mix=2.0, log_shade=np.log(5.0))
+    again = keras_round_trip(sketching, tmp_path)
+    assert again.filter_settings(1) == sketching.filter_settings(1)
+    assert again.filter_settings(1)["shade"] == pytest.approx(5.0, rel=1e-4)
+    style_config = StyleFilterGenerator(3).get_config()
     del style_config["sketch"]
     assert StyleFilterGenerator.from_config(style_config).get_layer("styled").sketch is False
 
@@ -258,9 +262,10 @@ def test_filter_generator_starts_at_the_photo_takes_any_size_and_keeps_its_setti
         "light",
         "gain",
         "bias",
-        "sketch",
-        "log_shade",
-        "log_edge_scale",
+    }
+    sketching = FilterGenerator(sketch=True)
+    assert {"sketch", "log_shade", "log_edge_scale"} <= {
+        w.path.split("/")[-1] for w in sketching.trainable_weights
     }
     assert alone.nce_layers == ("photo",)
     assert generator.nce_layers == ("photo", "features1", "features2")
@@ -377,9 +382,9 @@ def test_a_style_filter_generator_holds_one_filter_per_style_blended_and_weakene
     # Untrained, every style is nearly the photo.
     assert np.abs(render([1, 0, 0]) - photo).mean() < 0.01
     # Slot 0 greys, slot 1 lightens half way, slot 2 (the photo) does nothing.
-    _row(styled, 0, **{**OFF_SKETCH, "grey": 60.0})
-    _row(styled, 1, **{**OFF_SKETCH, "light": 0.0})
-    _row(styled, 2, **OFF_SKETCH)
+    _row(styled, 0, **{**OFF, "grey": 60.0})
+    _row(styled, 1, **{**OFF, "light": 0.0})
+    _row(styled, 2, **OFF)
     luminance = np.repeat((photo @ np.array([0.299, 0.587, 0.114], "float32"))[..., None], 3, -1)
     np.testing.assert_allclose(render([1, 0, 0]), luminance, atol=1e-5)
     np.testing.assert_allclose(render([0, 1, 0]), (1 + photo) / 2, atol=1e-5)
@@ -390,9 +395,9 @@ def test_a_style_filter_generator_holds_one_filter_per_style_blended_and_weakene
     half_mixed = render([0, 0.5, 0.5])
     np.testing.assert_allclose(half_mixed, photo, atol=1e-5)
     assert np.abs(half_mixed - (photo + (1 + photo) / 2) / 2).max() > 0.05
-    single = PhotoFilter(sketch=True)
+    single = PhotoFilter()
     single.build(None)
-    _set(single, **{**OFF_SKETCH, "grey": 0.0, "light": -30.0})  # the logits' mean of slots 0 and 1
+    _set(single, **{**OFF, "grey": 0.0, "light": -30.0})  # the logits' mean of slots 0 and 1
     zeros = np.zeros((1, *photo.shape[:2], len(MAP_NAMES)), "float32")
     np.testing.assert_allclose(render([0.5, 0.5, 0]), _filtered(single, photo, zeros), atol=1e-5)
     # Strength: 0 is the input exactly, 0.5 half way to the style.
