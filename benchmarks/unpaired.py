@@ -37,7 +37,8 @@ for multistyle only `operators`, `r1_weight`, `cycle_weight`, `upsampling`, `mul
 (1: StarGAN v2's discriminator, a PatchGAN map per domain,
 `PatchGANDiscriminator(num_outputs=...)`, instead of the pooled one), `filter` (1: a learned
 filter per style, `StyleFilterGenerator`; `sketch` as for CUT) and `identity_weight`
-(|G(y, t) - y| on the style images, `MultiStyleGAN(identity_weight=...)`));
+(|G(y, t) - y| on the style images, `MultiStyleGAN(identity_weight=...)`; one weight per
+style joined by "+", e.g. `identity_weight=0.2+1+0.2`));
 what it does not name is the family's `train-style` default. It is recorded beside
 the figures.
 """
@@ -213,12 +214,19 @@ def build_model(config, variant):
                 style_names=list(config.styles),
                 r1_weight=network_changes.get("r1_weight", 0.0),
                 cycle_weight=network_changes.get("cycle_weight", 10.0),
-                identity_weight=network_changes.get("identity_weight", 0.0),
+                identity_weight=_per_style(network_changes.get("identity_weight", 0.0)),
                 seed=config.seed,
             )
         else:
             raise ValueError(f"--variant cannot change a {config.family} network.")
     return translation.compile_translation(model, config, scale)
+
+
+def _per_style(value):
+    """A number, or one number per style joined by "+" (`identity_weight=0.2+1+0.2`)."""
+    if isinstance(value, str) and "+" in value:
+        return [float(part) for part in value.split("+")]
+    return float(value)
 
 
 def _time_budget_callback(seconds):

@@ -67,11 +67,12 @@ class MultiStyleGAN(AdversarialModel):
         loss: str. Adversarial loss name. Defaults to "least_squares".
         style_weight: float. lambda_cls (StarGAN's discriminator only). Defaults to 1.
         cycle_weight: float. lambda_rec. Defaults to 10.
-        identity_weight: float. Weight of an identity term, |G(y, t, 1) - y| on every style
-            image y of style t (CycleGAN's identity loss, logged as `identity_loss`): a
-            painting rendered in its own style should come back unchanged, which keeps a style's
-            colours and contrast where the discriminator alone would let them drift. Defaults
-            to 0 (off).
+        identity_weight: float, or a list of floats (one per style, in `style_names` order).
+            Weight of an identity term, |G(y, t, 1) - y| on every style image y of style t
+            (CycleGAN's identity loss, logged unweighted as `identity_loss`): a painting
+            rendered in its own style should come back unchanged, which keeps a style's
+            colours and contrast where the discriminator alone would let them drift, and also
+            holds back what a style adds (outlines), hence a weight per style. Defaults to 0.
         r1_weight: float. gamma of an R1 penalty on D's real images, photos and paintings
             (`losses.r1_penalty`, on D's verdict: the mean patch logit of the image's own
             domain, or the adversarial logit), logged as `d_r1_penalty`. Defaults to 0 (off).
@@ -147,13 +148,24 @@ class MultiStyleGAN(AdversarialModel):
         self.style_weight = check_weight(style_weight, "style_weight")
         self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
         self.r1_weight = check_weight(r1_weight, "r1_weight")
-        self.identity_weight = check_weight(identity_weight, "identity_weight")
+        if isinstance(identity_weight, (list, tuple)):
+            if len(identity_weight) != len(style_names):
+                raise ValueError(
+                    f"identity_weight has {len(identity_weight)} weights for "
+                    f"{len(style_names)} styles {style_names!r}: give one per style, or one."
+                )
+            self.identity_weight = [check_weight(w, "identity_weight") for w in identity_weight]
+        else:
+            self.identity_weight = check_weight(identity_weight, "identity_weight")
+        weights = self.identity_weight
+        per_style = weights if isinstance(weights, list) else [weights] * len(style_names)
+        self._identity_weights = per_style if any(per_style) else None
         names = ["g_loss", "g_adversarial_loss", "g_style_loss", "cycle_loss", "d_loss"]
         names += ["d_adversarial_loss", "d_style_loss", "d_style_accuracy", "g_style_accuracy"]
         if self.multitask:  # no classifier, so no classification losses
             names = [n for n in names if n not in ("g_style_loss", "d_style_loss")]
         names += ["d_r1_penalty"] if self.r1_weight else []
-        self._make_trackers(names + (["identity_loss"] if self.identity_weight else []))
+        self._make_trackers(names + (["identity_loss"] if self._identity_weights else []))
         self.built = True
 
     family = "multistyle"
@@ -331,10 +343,11 @@ class MultiStyleGAN(AdversarialModel):
         terms["g_loss"] = (
             terms["g_adversarial_loss"] + style_term + self.cycle_weight * terms["cycle_loss"]
         )
-        if self.identity_weight and styled is not None:
+        if self._identity_weights and styled is not None:
             same = self.render(styled, indices, 1.0, training=training)
             terms["identity_loss"] = gan_losses.l1_loss(styled, same)
-            terms["g_loss"] += self.identity_weight * terms["identity_loss"]
+            weights = tf.gather(tf.constant(self._identity_weights, tf.float32), indices)
+            terms["g_loss"] += weights * terms["identity_loss"]
         return self._add_locality(terms, judge, content, fake)
 
     def compute_losses(self, content, styled, indices, training=False):

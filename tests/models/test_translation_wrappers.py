@@ -372,6 +372,17 @@ def test_multistyle_identity_term_is_each_painting_rendered_in_its_own_style(tmp
     assert keras.saving.load_model(path, safe_mode=False).identity_weight == 3.0
     with pytest.raises(ValueError, match="identity_weight"):
         make_multistyle(identity_weight=-1.0)
+    # One weight per style: each painting's term weighed by its own style's.
+    per_style = make_multistyle(identity_weight=[0.5, 2.0])
+    terms = per_style.compute_losses(content, styled, indices)
+    same = per_style.render(styled, indices).numpy()
+    expected = np.abs(same - styled.numpy()).mean(axis=(1, 2, 3))
+    rest = terms["g_adversarial_loss"] + terms["g_style_loss"] + 10.0 * terms["cycle_loss"]
+    np.testing.assert_allclose(terms["g_loss"], rest + [2.0, 0.5] * expected, rtol=1e-5)
+    per_style.save(path)
+    assert keras.saving.load_model(path, safe_mode=False).identity_weight == [0.5, 2.0]
+    with pytest.raises(ValueError, match="one per style"):
+        make_multistyle(identity_weight=[1.0, 1.0, 1.0])
 
 
 def tiny_multitask_discriminator(domains):
