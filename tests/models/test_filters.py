@@ -412,9 +412,10 @@ def test_the_multistyle_filter_preset_trains_each_style_s_filter():
     from keras_styletransfer.models.presets import get_translation_preset
     from tests.models import test_models as contract
 
-    styles = ("pencil", "watercolour")
+    styles = ("pencil", "oil")
     model = get_translation_preset("multistyle_filter").build(16, 4, styles, seed=0)
     assert isinstance(model, MultiStyleGAN) and model.multitask and model.cycle_weight == 0.0
+    assert model.identity_weight == [0.2, 1.0]  # oil's paintings are held closest
     assert isinstance(model.generator, StyleFilterGenerator)
     data = contract.check_preset_contract(model)
     model.compile(
